@@ -1,0 +1,41 @@
+#include "cli/policy_flags.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace asmegress::cli {
+
+void add_policy_flags(CLI::App& command, policy::Settings& settings) {
+  static const std::map<std::string, policy::NameRule> rules{
+      {"egress-by", policy::NameRule::EgressByPrefix},
+      {"literal", policy::NameRule::Literal},
+  };
+  command
+      .add_option("--name-rule", settings.name_rule,
+                  "How metadata.name must match spec.byEgressGateway.name: 'egress-by' "
+                  "(egress-by-<gateway>) or 'literal' (<gateway>)")
+      ->transform(CLI::CheckedTransformer(rules, CLI::ignore_case))
+      ->default_str("egress-by")
+      ->group("Policy");
+  command
+      .add_option("--policy-namespace", settings.policy_namespace,
+                  "The only namespace policies may live in")
+      ->capture_default_str()
+      ->group("Policy");
+  command
+      .add_option_function<std::vector<std::uint32_t>>(
+          "--reserved-ports",
+          [&settings](const std::vector<std::uint32_t>& ports) {
+            settings.reserved_ports = {ports.begin(), ports.end()};
+          },
+          "Gateway ports never allocated and rejected when set explicitly "
+          "(comma-separated; default: Istio's proxy ports)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 65535))
+      ->group("Policy");
+}
+
+}  // namespace asmegress::cli

@@ -1,0 +1,24 @@
+# Warnings and sanitizers are defined once, as INTERFACE targets, and every
+# target of the project links them.
+add_library(project_warnings INTERFACE)
+target_compile_options(project_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
+  -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
+  -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+if(ASM_EGRESS_WARNINGS_AS_ERRORS)
+  target_compile_options(project_warnings INTERFACE -Werror)
+endif()
+
+add_library(project_sanitizers INTERFACE)
+if(ASM_EGRESS_SANITIZE)
+  target_compile_options(project_sanitizers INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(project_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+
+add_library(project_options INTERFACE)
+target_link_libraries(project_options INTERFACE project_warnings project_sanitizers)
+# Boost.Asio and Beast are used header-only; these keep them from pulling in
+# deprecated interfaces and make the build independent of Boost.System's library.
+target_compile_definitions(project_options INTERFACE
+  BOOST_ASIO_NO_DEPRECATED BOOST_ERROR_CODE_HEADER_ONLY BOOST_JSON_NO_LIB)

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "policy/field_error.h"
+#include "policy/settings.h"
+
+namespace asmegress::policy {
+
+// Which endpoint a review arrived on: /mutate or /validate.
+enum class WebhookKind { Mutating, Validating };
+
+enum class Operation { Create, Update, Delete, Connect };
+
+// What one review decided, for logs and metrics. Nothing here is needed to
+// build the answer; it is the answer described.
+struct ReviewSummary {
+  std::string api_version;  // admission.k8s.io/v1 or v1beta1
+  std::string uid;
+  std::string kind;  // request.kind.kind
+  std::string namespace_name;
+  std::string name;  // request.name, or the object's metadata.name/generateName
+  std::string operation;
+  bool dry_run = false;
+  bool allowed = true;
+  int status_code = 0;  // 0 when allowed, else the denial's status.code
+  // Why: "" when allowed and untouched, "Patched", "Ignored" (another kind or
+  // operation), "Invalid" (field errors), "PortsExhausted".
+  std::string reason;
+  std::size_t ports_allocated = 0;
+  std::size_t warnings = 0;
+};
+
+// The answer to one HTTP request carrying an AdmissionReview.
+struct ReviewOutcome {
+  // False when the body is not an AdmissionReview we can answer; the server
+  // answers HTTP 400 with `body` (a plain-text message saying what is wrong).
+  bool well_formed = true;
+  // The serialised AdmissionReview response (well_formed), or the message.
+  std::string body;
+  ReviewSummary summary;
+};
+
+// The whole decision for one request body: parse, decode, mutate or validate,
+// answer. The server and the `review` command both call this, so they cannot
+// disagree. Never throws for untrusted input.
+ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
+                            const Settings& settings);
+
+// The engine's two jobs on a policy object, for callers that hold the object
+// itself (the `check` command, tests).
+struct MutationResult {
+  boost::json::value object;  // the object after mutation (a copy if unchanged)
+  boost::json::array patch;   // RFC 6902 operations from the input to `object`
+  FieldErrors errors;         // why mutation could not be done (e.g. range exhausted)
+  std::vector<std::string> warnings;
+  std::size_t ports_allocated = 0;
+};
+MutationResult mutate_policy(const boost::json::value& object,
+                             const boost::json::value* old_object, const Settings& settings);
+
+struct ValidationResult {
+  FieldErrors errors;
+  std::vector<std::string> warnings;
+};
+ValidationResult validate_policy(const boost::json::value& object,
+                                 const boost::json::value* old_object, Operation operation,
+                                 const Settings& settings);
+
+// True when the object is an ASMEgressTrafficPolicy (apiVersion's group and kind).
+bool is_egress_policy(const boost::json::value& object);
+
+// "ASMEgressTrafficPolicy.istio.alibabacloud.com \"x\" is invalid: [...]" —
+// the message the API server's own validation would give for these errors.
+std::string invalid_message(std::string_view name, const FieldErrors& errors);
+
+}  // namespace asmegress::policy

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+namespace asmegress::policy {
+
+// How metadata.name must relate to spec.byEgressGateway.name.
+enum class NameRule {
+  // "egress-by-<gateway>": what every public example of the resource uses.
+  EgressByPrefix,
+  // "<gateway>": the literal reading of the resource's prose.
+  Literal,
+};
+
+// Istio's own proxy ports inside the auto-allocation range. A gateway listener
+// on one of them would collide with the proxy, so they are never allocated and
+// an explicit byEgressGateway.port on one is rejected.
+inline const std::set<std::uint32_t>& default_reserved_ports() {
+  static const std::set<std::uint32_t> ports{15000, 15001, 15002, 15004, 15006, 15008,
+                                             15009, 15010, 15012, 15014, 15017, 15020,
+                                             15021, 15053, 15090, 15443};
+  return ports;
+}
+
+// The engine's settings, shared by the server and the command line.
+struct Settings {
+  NameRule name_rule = NameRule::EgressByPrefix;
+  std::string policy_namespace = "istio-egress";
+  std::set<std::uint32_t> reserved_ports = default_reserved_ports();
+};
+
+}  // namespace asmegress::policy
