@@ -1,1 +1,205 @@
-// in progress
+#include "policy/admission.h"
+
+#include <boost/json.hpp>
+
+#include "policy/admission_review.h"
+#include "policy/decode.h"
+#include "policy/json_patch.h"
+#include "policy/model.h"
+#include "policy/port_allocator.h"
+#include "policy/validate.h"
+
+namespace asmegress::policy {
+namespace {
+
+namespace json = boost::json;
+
+// Deeper than any real object (Kubernetes refuses 10,000 levels) yet bounded,
+// so hostile nesting is a parse error, not a stack overflow.
+constexpr std::size_t kMaxJsonDepth = 512;
+
+// Sets to[].byEgressGateway.port in the object, keeping whatever else
+// byEgressGateway holds, so the patch touches only the port.
+void set_gateway_port(json::value& object, const PortAssignment& a) {
+  json::value& entry = object.at("spec").at("egressRules").at(a.rule_index).at("to").at(a.to_index);
+  json::object& e = entry.as_object();
+  json::value& gateway = e["byEgressGateway"];
+  if (!gateway.is_object()) gateway = json::object(object.storage());
+  gateway.get_object()["port"] = a.port;
+}
+
+void mark_auto_allocated(json::value& object) {
+  json::object* root = object.if_object();
+  if (root == nullptr) return;
+  json::value& metadata = (*root)["metadata"];
+  if (metadata.is_null()) metadata = json::object(object.storage());
+  if (!metadata.is_object()) return;
+  json::value& annotations = metadata.get_object()["annotations"];
+  if (annotations.is_null()) annotations = json::object(object.storage());
+  if (!annotations.is_object()) return;
+  annotations.get_object()[kAllocationAnnotation] = kAllocationAnnotationValue;
+}
+
+std::string_view string_at(const json::value* object, std::string_view key) {
+  if (object == nullptr || !object->is_object()) return {};
+  const json::value* metadata = object->get_object().if_contains("metadata");
+  if (metadata == nullptr || !metadata->is_object()) return {};
+  const json::value* v = metadata->get_object().if_contains(key);
+  if (v == nullptr || !v->is_string()) return {};
+  return {v->get_string().data(), v->get_string().size()};
+}
+
+// The name a message or log gives the object: the generated one may not exist yet.
+std::string_view display_name(const AdmissionRequest& request) {
+  if (!request.name.empty()) return request.name;
+  if (auto n = string_at(request.object, "name"); !n.empty()) return n;
+  return string_at(request.object, "generateName");
+}
+
+MutationResult mutate_with_storage(const json::value& object, const json::value* old_object,
+                                   const Settings& settings, const json::storage_ptr& storage) {
+  MutationResult result;
+  result.object = json::value(object, storage);
+  const DecodedPolicy decoded = decode_policy(object);
+  std::optional<DecodedPolicy> old_decoded;
+  if (old_object != nullptr) old_decoded = decode_policy(*old_object);
+
+  PortAllocation allocation = allocate_ports(
+      decoded.policy, old_decoded ? &old_decoded->policy : nullptr, settings);
+  result.errors = std::move(allocation.errors);
+  if (!result.errors.empty() || allocation.assignments.empty()) {
+    result.patch = json::array(storage);
+    return result;
+  }
+  for (const auto& a : allocation.assignments) set_gateway_port(result.object, a);
+  if (!decoded.policy.ports_auto_allocated) mark_auto_allocated(result.object);
+  result.ports_allocated = allocation.assignments.size();
+  result.patch = json_patch(object, result.object);
+  return result;
+}
+
+ReviewOutcome malformed(std::string message) {
+  ReviewOutcome out;
+  out.well_formed = false;
+  out.body = std::move(message);
+  return out;
+}
+
+}  // namespace
+
+bool is_egress_policy(const json::value& object) {
+  const json::object* o = object.if_object();
+  if (o == nullptr) return false;
+  const json::value* api_version = o->if_contains("apiVersion");
+  const json::value* kind = o->if_contains("kind");
+  if (api_version == nullptr || kind == nullptr || !api_version->is_string() ||
+      !kind->is_string() || kind->get_string() != kKind) {
+    return false;
+  }
+  const json::string& v = api_version->get_string();
+  const std::string_view version(v.data(), v.size());
+  return version.starts_with(kGroup) && version.size() > kGroup.size() &&
+         version[kGroup.size()] == '/';
+}
+
+std::string invalid_message(std::string_view name, const FieldErrors& errors) {
+  // errors.NewInvalid: one error bare, several in brackets (utilerrors.Aggregate).
+  std::string message = std::string(kKind) + "." + std::string(kGroup) + " " + quote(name) +
+                        " is invalid: ";
+  if (errors.size() != 1) message += '[';
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    if (i != 0) message += ", ";
+    message += errors[i].message();
+  }
+  if (errors.size() != 1) message += ']';
+  return message;
+}
+
+MutationResult mutate_policy(const json::value& object, const json::value* old_object,
+                             const Settings& settings) {
+  return mutate_with_storage(object, old_object, settings, json::storage_ptr());
+}
+
+ValidationResult validate_policy(const json::value& object, const json::value* /*old_object*/,
+                                 Operation /*operation*/, const Settings& settings) {
+  ValidationResult result;
+  DecodedPolicy decoded = decode_policy(object);
+  result.errors = std::move(decoded.errors);
+  validate(decoded.policy, settings, result.errors, result.warnings);
+  return result;
+}
+
+ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
+                            const Settings& settings) {
+  // Everything of one review lives in one arena, freed at once at the end.
+  json::monotonic_resource arena;
+  json::storage_ptr storage(&arena);
+  json::parse_options options;
+  options.max_depth = kMaxJsonDepth;
+  json::stream_parser parser(storage, options);
+  boost::system::error_code ec;
+  const std::size_t consumed = parser.write(request_body.data(), request_body.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    return malformed("the body is not valid JSON: " + ec.message() + " (at byte " +
+                     std::to_string(consumed) + ")");
+  }
+  const json::value review = parser.release();
+
+  AdmissionRequest request;
+  if (auto error = read_admission_request(review, request)) return malformed(std::move(*error));
+
+  ReviewOutcome out;
+  ReviewSummary& s = out.summary;
+  s.api_version = request.api_version;
+  s.uid = request.uid;
+  s.kind = request.kind;
+  s.namespace_name = request.namespace_name;
+  s.operation = request.operation_text;
+  s.dry_run = request.dry_run;
+  s.name = display_name(request);
+
+  AdmissionResponse response;
+  response.object_name = s.name;
+  const bool ours = request.group == kGroup && request.kind == kKind;
+  const bool writes = request.operation == Operation::Create || request.operation == Operation::Update;
+  if (!ours || !writes) {
+    s.reason = "Ignored";
+    out.body = serialize_admission_response(request, response);
+    return out;
+  }
+  if (request.object == nullptr || !request.object->is_object()) {
+    return malformed("request.object: must be an object for " + std::string(request.operation_text));
+  }
+  const json::value* old_object =
+      request.operation == Operation::Update ? request.old_object : nullptr;
+
+  FieldErrors errors;
+  std::vector<std::string> warnings;
+  json::array patch(storage);
+  if (webhook == WebhookKind::Mutating) {
+    MutationResult m = mutate_with_storage(*request.object, old_object, settings, storage);
+    errors = std::move(m.errors);
+    patch = std::move(m.patch);
+    s.ports_allocated = errors.empty() ? m.ports_allocated : 0;
+    if (errors.empty()) s.reason = patch.empty() ? "" : "Patched";
+    else s.reason = "PortsExhausted";
+  } else {
+    ValidationResult v = validate_policy(*request.object, old_object, request.operation, settings);
+    errors = std::move(v.errors);
+    warnings = std::move(v.warnings);
+    if (!errors.empty()) s.reason = "Invalid";
+  }
+
+  s.allowed = errors.empty();
+  s.status_code = s.allowed ? 0 : 422;
+  s.warnings = warnings.size();
+  response.allowed = s.allowed;
+  response.errors = &errors;
+  response.patch = s.allowed ? &patch : nullptr;
+  response.warnings = &warnings;
+  out.body = serialize_admission_response(request, response);
+  return out;
+}
+
+}  // namespace asmegress::policy

@@ -1,1 +1,159 @@
-// in progress
+#include "policy/admission_review.h"
+
+#include <array>
+
+#include <boost/json.hpp>
+
+#include "policy/model.h"
+
+namespace asmegress::policy {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kReviewV1 = "admission.k8s.io/v1";
+constexpr std::string_view kReviewV1beta1 = "admission.k8s.io/v1beta1";
+
+std::string_view string_or_empty(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string()) return {};
+  const json::string& s = v->get_string();
+  return {s.data(), s.size()};
+}
+
+const json::value* non_null(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return (v == nullptr || v->is_null()) ? nullptr : v;
+}
+
+}  // namespace
+
+std::optional<std::string> read_admission_request(const json::value& review,
+                                                  AdmissionRequest& out) {
+  const json::object* root = review.if_object();
+  if (root == nullptr) return "the body must be a JSON object (an AdmissionReview)";
+
+  const json::value* api_version = root->if_contains("apiVersion");
+  if (api_version == nullptr || !api_version->is_string()) {
+    return "apiVersion: required; must be \"admission.k8s.io/v1\" or \"admission.k8s.io/v1beta1\"";
+  }
+  out.api_version = string_or_empty(*root, "apiVersion");
+  if (out.api_version != kReviewV1 && out.api_version != kReviewV1beta1) {
+    return "apiVersion: unsupported value " + quote(out.api_version) +
+           "; must be \"admission.k8s.io/v1\" or \"admission.k8s.io/v1beta1\"";
+  }
+  if (string_or_empty(*root, "kind") != "AdmissionReview") {
+    return "kind: must be \"AdmissionReview\"";
+  }
+
+  const json::value* request_value = non_null(*root, "request");
+  if (request_value == nullptr || !request_value->is_object()) {
+    return "request: required; must be an object";
+  }
+  const json::object& request = request_value->get_object();
+
+  out.uid = string_or_empty(request, "uid");
+  if (out.uid.empty()) return "request.uid: required; must be a non-empty string";
+
+  const json::value* kind = non_null(request, "kind");
+  if (kind == nullptr || !kind->is_object()) {
+    return "request.kind: required; must be an object with group, version and kind";
+  }
+  out.group = string_or_empty(kind->get_object(), "group");
+  out.kind = string_or_empty(kind->get_object(), "kind");
+  if (out.kind.empty()) return "request.kind.kind: required; must be a non-empty string";
+
+  out.operation_text = string_or_empty(request, "operation");
+  if (out.operation_text == "CREATE") {
+    out.operation = Operation::Create;
+  } else if (out.operation_text == "UPDATE") {
+    out.operation = Operation::Update;
+  } else if (out.operation_text == "DELETE") {
+    out.operation = Operation::Delete;
+  } else if (out.operation_text == "CONNECT") {
+    out.operation = Operation::Connect;
+  } else {
+    return "request.operation: must be one of \"CREATE\", \"UPDATE\", \"DELETE\", \"CONNECT\"";
+  }
+
+  out.name = string_or_empty(request, "name");
+  out.namespace_name = string_or_empty(request, "namespace");
+  if (const json::value* dry_run = non_null(request, "dryRun")) {
+    if (!dry_run->is_bool()) return "request.dryRun: must be a boolean";
+    out.dry_run = dry_run->get_bool();
+  }
+  out.object = non_null(request, "object");
+  out.old_object = non_null(request, "oldObject");
+  return std::nullopt;
+}
+
+std::string base64_encode(std::string_view data) {
+  static constexpr std::array<char, 64> alphabet{
+      'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', 'P',
+      'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 'a', 'b', 'c', 'd', 'e', 'f',
+      'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v',
+      'w', 'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '+', '/'};
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  auto byte = [&data](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(data[k])); };
+  for (; i + 2 < data.size(); i += 3) {
+    const unsigned n = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
+    out += alphabet[(n >> 18U) & 63U];
+    out += alphabet[(n >> 12U) & 63U];
+    out += alphabet[(n >> 6U) & 63U];
+    out += alphabet[n & 63U];
+  }
+  if (const std::size_t rest = data.size() - i; rest > 0) {
+    unsigned n = byte(i) << 16U;
+    if (rest == 2) n |= byte(i + 1) << 8U;
+    out += alphabet[(n >> 18U) & 63U];
+    out += alphabet[(n >> 12U) & 63U];
+    out += rest == 2 ? alphabet[(n >> 6U) & 63U] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string serialize_admission_response(const AdmissionRequest& request,
+                                         const AdmissionResponse& response) {
+  json::object body;
+  body.emplace("uid", request.uid);
+  body.emplace("allowed", response.allowed);
+
+  if (response.errors != nullptr && !response.errors->empty()) {
+    json::array causes;
+    causes.reserve(response.errors->size());
+    for (const FieldError& e : *response.errors) {
+      causes.emplace_back(json::object{
+          {"reason", e.cause_type()}, {"message", e.body()}, {"field", e.field}});
+    }
+    json::object details{{"name", response.object_name},
+                         {"group", kGroup},
+                         {"kind", kKind},
+                         {"causes", std::move(causes)}};
+    body.emplace("status", json::object{{"metadata", json::object{}},
+                                        {"status", "Failure"},
+                                        {"message", invalid_message(response.object_name,
+                                                                    *response.errors)},
+                                        {"reason", "Invalid"},
+                                        {"details", std::move(details)},
+                                        {"code", 422}});
+  }
+  if (response.patch != nullptr && !response.patch->empty()) {
+    body.emplace("patchType", "JSONPatch");
+    body.emplace("patch", base64_encode(json::serialize(*response.patch)));
+  }
+  if (response.warnings != nullptr && !response.warnings->empty()) {
+    json::array warnings;
+    for (const auto& w : *response.warnings) warnings.emplace_back(json::string_view(w));
+    body.emplace("warnings", std::move(warnings));
+  }
+
+  json::object review{{"apiVersion", request.api_version},
+                      {"kind", "AdmissionReview"},
+                      {"response", std::move(body)}};
+  return json::serialize(review);
+}
+
+}  // namespace asmegress::policy

@@ -1,1 +1,219 @@
-// in progress
+#include "policy/decode.h"
+
+#include <limits>
+
+#include <boost/json.hpp>
+
+namespace asmegress::policy {
+namespace {
+
+namespace json = boost::json;
+
+// Walks the object, recording a type error for every field of the wrong JSON
+// type and reading the rest.
+class Decoder {
+ public:
+  explicit Decoder(FieldErrors& errors) : errors_(errors) {}
+
+  // The member `key` of `parent`, or nullptr when absent or null.
+  static const json::value* member(const json::object* parent, std::string_view key) {
+    if (parent == nullptr) return nullptr;
+    const json::value* v = parent->if_contains(key);
+    return (v == nullptr || v->is_null()) ? nullptr : v;
+  }
+
+  const json::object* object(const json::value* v, const FieldPath& path,
+                             Presence* presence = nullptr) {
+    if (presence != nullptr) *presence = Presence::Absent;
+    if (v == nullptr) return nullptr;
+    if (const auto* o = v->if_object()) {
+      if (presence != nullptr) *presence = Presence::Present;
+      return o;
+    }
+    if (presence != nullptr) *presence = Presence::WrongType;
+    errors_.push_back(FieldError::invalid(path, *v, "must be an object"));
+    return nullptr;
+  }
+
+  const json::array* array(const json::value* v, const FieldPath& path, Presence& presence) {
+    presence = Presence::Absent;
+    if (v == nullptr) return nullptr;
+    if (const auto* a = v->if_array()) {
+      presence = Presence::Present;
+      return a;
+    }
+    presence = Presence::WrongType;
+    errors_.push_back(FieldError::invalid(path, *v, "must be an array"));
+    return nullptr;
+  }
+
+  Field<std::string> string(const json::value* v, const FieldPath& path) {
+    Field<std::string> f;
+    if (v == nullptr) return f;
+    f.present = true;
+    if (const auto* s = v->if_string()) {
+      f.value.emplace(s->data(), s->size());
+    } else {
+      errors_.push_back(FieldError::invalid(path, *v, "must be a string"));
+    }
+    return f;
+  }
+
+  Field<bool> boolean(const json::value* v, const FieldPath& path) {
+    Field<bool> f;
+    if (v == nullptr) return f;
+    f.present = true;
+    if (const auto* b = v->if_bool()) {
+      f.value = *b;
+    } else {
+      errors_.push_back(FieldError::invalid(path, *v, "must be a boolean"));
+    }
+    return f;
+  }
+
+  // Integers beyond int64 cannot be any valid port; they are reported here
+  // with their real value rather than clamped.
+  Field<std::int64_t> integer(const json::value* v, const FieldPath& path) {
+    Field<std::int64_t> f;
+    if (v == nullptr) return f;
+    f.present = true;
+    if (const auto* i = v->if_int64()) {
+      f.value = *i;
+    } else if (const auto* u = v->if_uint64()) {
+      if (*u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        f.value = static_cast<std::int64_t>(*u);
+      } else {
+        errors_.push_back(FieldError::invalid(path, *v, "must be between 1 and 65535"));
+      }
+    } else {
+      errors_.push_back(FieldError::invalid(path, *v, "must be an integer"));
+    }
+    return f;
+  }
+
+  GatewayRef gateway(const json::value* v, const FieldPath& path) {
+    GatewayRef g;
+    const json::object* o = object(v, path, &g.presence);
+    g.name = string(member(o, "name"), path.child("name"));
+    g.port = integer(member(o, "port"), path.child("port"));
+    return g;
+  }
+
+  Source source(const json::value* v, const FieldPath& path) {
+    Source s;
+    s.path = path;
+    const json::object* o = object(v, path);
+    s.namespace_name = string(member(o, "namespace"), path.child("namespace"));
+    const FieldPath selector_path = path.child("workloadSelector");
+    if (const json::object* labels = object(member(o, "workloadSelector"), selector_path)) {
+      s.selector.reserve(labels->size());
+      for (const auto& [key, value] : *labels) {
+        const std::string k(key.data(), key.size());
+        s.selector.emplace_back(k, string(&value, selector_path.key(k)).value);
+      }
+    }
+    return s;
+  }
+
+  Destination destination(const json::value* v, const FieldPath& path) {
+    Destination d;
+    d.path = path;
+    const json::object* o = object(v, path);
+    d.name = string(member(o, "name"), path.child("name"));
+
+    const FieldPath hosts_path = path.child("hosts");
+    if (const json::array* a = array(member(o, "hosts"), hosts_path, d.hosts_presence)) {
+      d.hosts.reserve(a->size());
+      for (std::size_t k = 0; k < a->size(); ++k) {
+        d.hosts.push_back(string(&(*a)[k], hosts_path.index(k)).value);
+      }
+    }
+
+    const FieldPath port_path = path.child("port");
+    const json::object* po = object(member(o, "port"), port_path, &d.port_presence);
+    d.port.name = string(member(po, "name"), port_path.child("name"));
+    d.port.number = integer(member(po, "number"), port_path.child("number"));
+    d.port.protocol = string(member(po, "protocol"), port_path.child("protocol"));
+
+    d.gateway = gateway(member(o, "byEgressGateway"), path.child("byEgressGateway"));
+
+    const FieldPath upgrade_path = path.child("httpsUpgrade");
+    const json::object* uo =
+        object(member(o, "httpsUpgrade"), upgrade_path, &d.https_upgrade.presence);
+    d.https_upgrade.enabled = boolean(member(uo, "enabled"), upgrade_path.child("enabled"));
+    d.https_upgrade.port = integer(member(uo, "port"), upgrade_path.child("port"));
+    return d;
+  }
+
+  EgressRule rule(const json::value* v, const FieldPath& path, std::size_t rule_index) {
+    EgressRule r;
+    r.path = path;
+    const json::object* o = object(v, path);
+    r.name = string(member(o, "name"), path.child("name"));
+
+    const FieldPath from_path = path.child("from");
+    if (const json::array* a = array(member(o, "from"), from_path, r.from_presence)) {
+      r.from.reserve(a->size());
+      for (std::size_t k = 0; k < a->size(); ++k) {
+        r.from.push_back(source(&(*a)[k], from_path.index(k)));
+      }
+    }
+
+    const FieldPath to_path = path.child("to");
+    if (const json::array* a = array(member(o, "to"), to_path, r.to_presence)) {
+      r.to.reserve(a->size());
+      for (std::size_t k = 0; k < a->size(); ++k) {
+        Destination d = destination(&(*a)[k], to_path.index(k));
+        d.rule_index = rule_index;
+        d.to_index = k;
+        r.to.push_back(std::move(d));
+      }
+    }
+    return r;
+  }
+
+ private:
+  FieldErrors& errors_;
+};
+
+}  // namespace
+
+DecodedPolicy decode_policy(const json::value& object) {
+  DecodedPolicy out;
+  Decoder d(out.errors);
+  Policy& p = out.policy;
+
+  const json::object* root = d.object(&object, FieldPath{});
+  p.api_version = d.string(Decoder::member(root, "apiVersion"), FieldPath("apiVersion"));
+  p.kind = d.string(Decoder::member(root, "kind"), FieldPath("kind"));
+
+  const FieldPath meta_path("metadata");
+  const json::object* meta = d.object(Decoder::member(root, "metadata"), meta_path);
+  p.name = d.string(Decoder::member(meta, "name"), meta_path.child("name"));
+  p.generate_name = d.string(Decoder::member(meta, "generateName"), meta_path.child("generateName"));
+  p.namespace_name = d.string(Decoder::member(meta, "namespace"), meta_path.child("namespace"));
+  const FieldPath annotations_path = meta_path.child("annotations");
+  if (const json::object* annotations =
+          d.object(Decoder::member(meta, "annotations"), annotations_path)) {
+    if (const json::value* marker = annotations->if_contains(kAllocationAnnotation)) {
+      const auto* s = marker->if_string();
+      p.ports_auto_allocated = s != nullptr && *s == kAllocationAnnotationValue;
+    }
+  }
+
+  const FieldPath spec_path("spec");
+  const json::object* spec = d.object(Decoder::member(root, "spec"), spec_path, &p.spec_presence);
+  p.gateway = d.gateway(Decoder::member(spec, "byEgressGateway"), spec_path.child("byEgressGateway"));
+
+  const FieldPath rules_path = spec_path.child("egressRules");
+  if (const json::array* a =
+          d.array(Decoder::member(spec, "egressRules"), rules_path, p.rules_presence)) {
+    p.rules.reserve(a->size());
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      p.rules.push_back(d.rule(&(*a)[i], rules_path.index(i), i));
+    }
+  }
+  return out;
+}
+
+}  // namespace asmegress::policy

@@ -1,1 +1,96 @@
-// in progress
+#include "policy/json_patch.h"
+
+#include <algorithm>
+
+#include <boost/json.hpp>
+
+namespace asmegress::policy {
+namespace {
+
+namespace json = boost::json;
+
+void push_op(json::array& ops, std::string_view op, const std::string& path,
+             const json::value* value) {
+  json::object o(ops.storage());
+  o.emplace("op", op);
+  o.emplace("path", path);
+  if (value != nullptr) o.emplace("value", *value);
+  ops.emplace_back(std::move(o));
+}
+
+// `path` is the pointer to the values being compared; it is extended in place
+// and restored before returning, so the walk allocates only for new depth.
+void diff(const json::value& from, const json::value& to, std::string& path, json::array& ops) {
+  if (from == to) return;
+  const std::size_t base = path.size();
+  if (from.is_object() && to.is_object()) {
+    const json::object& a = from.get_object();
+    const json::object& b = to.get_object();
+    for (const auto& [key, value] : a) {
+      if (b.contains(key)) continue;
+      append_pointer_segment(path, key);
+      push_op(ops, "remove", path, nullptr);
+      path.resize(base);
+    }
+    for (const auto& [key, value] : b) {
+      append_pointer_segment(path, key);
+      if (const json::value* old = a.if_contains(key)) {
+        diff(*old, value, path, ops);
+      } else {
+        push_op(ops, "add", path, &value);
+      }
+      path.resize(base);
+    }
+    return;
+  }
+  if (from.is_array() && to.is_array()) {
+    const json::array& a = from.get_array();
+    const json::array& b = to.get_array();
+    const std::size_t common = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < common; ++i) {
+      path += '/';
+      path += std::to_string(i);
+      diff(a[i], b[i], path, ops);
+      path.resize(base);
+    }
+    // Removing from the end keeps the earlier indices valid.
+    for (std::size_t i = a.size(); i > common; --i) {
+      path += '/';
+      path += std::to_string(i - 1);
+      push_op(ops, "remove", path, nullptr);
+      path.resize(base);
+    }
+    for (std::size_t i = common; i < b.size(); ++i) {
+      path += '/';
+      path += std::to_string(i);
+      push_op(ops, "add", path, &b[i]);
+      path.resize(base);
+    }
+    return;
+  }
+  push_op(ops, "replace", path, &to);
+}
+
+}  // namespace
+
+void append_pointer_segment(std::string& pointer, std::string_view segment) {
+  pointer += '/';
+  for (char c : segment) {
+    if (c == '~') {
+      pointer += "~0";
+    } else if (c == '/') {
+      pointer += "~1";
+    } else {
+      pointer += c;
+    }
+  }
+}
+
+json::array json_patch(const json::value& from, const json::value& to) {
+  json::array ops(to.storage());
+  std::string path;
+  diff(from, to, path, ops);
+  return ops;
+}
+
+}  // namespace asmegress::policy

@@ -1,1 +1,386 @@
-// in progress
+#include "policy/validate.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/json/value.hpp>
+
+#include "policy/names.h"
+
+namespace asmegress::policy {
+namespace {
+
+constexpr std::array<std::string_view, 3> kProtocols{"HTTP", "HTTPS", "TCP"};
+
+bool known_protocol(const Field<std::string>& p) {
+  return p.has() && std::find(kProtocols.begin(), kProtocols.end(), *p.value) != kProtocols.end();
+}
+
+void add_warning(std::vector<std::string>& warnings, std::string text) {
+  // The API server passes warnings on verbatim; Kubernetes asks for short ones.
+  if (text.size() > kMaxWarningLength) {
+    text.resize(kMaxWarningLength - 3);
+    text += "...";
+  }
+  warnings.push_back(std::move(text));
+}
+
+class PolicyValidator {
+ public:
+  PolicyValidator(const Settings& settings, FieldErrors& errors, std::vector<std::string>& warnings)
+      : settings_(settings), errors_(errors), warnings_(warnings) {}
+
+  void run(const Policy& p) {
+    type_meta(p);
+    const bool gateway_ok = gateway(p);
+    metadata(p, gateway_ok);
+    rules(p);
+  }
+
+ private:
+  void type_meta(const Policy& p) {
+    static constexpr std::array<std::string_view, 1> versions{kApiVersion};
+    static constexpr std::array<std::string_view, 1> kinds{kKind};
+    if (!p.api_version.present) {
+      errors_.push_back(FieldError::required(FieldPath("apiVersion")));
+    } else if (p.api_version.has() && *p.api_version.value != kApiVersion) {
+      errors_.push_back(FieldError::not_supported(
+          FieldPath("apiVersion"), boost::json::value(*p.api_version.value), versions));
+    }
+    if (!p.kind.present) {
+      errors_.push_back(FieldError::required(FieldPath("kind")));
+    } else if (p.kind.has() && *p.kind.value != kKind) {
+      errors_.push_back(
+          FieldError::not_supported(FieldPath("kind"), boost::json::value(*p.kind.value), kinds));
+    }
+  }
+
+  // Returns whether the gateway name is usable for the name rule.
+  bool gateway(const Policy& p) {
+    const FieldPath spec("spec");
+    if (p.spec_presence != Presence::Present) {
+      if (p.spec_presence == Presence::Absent) errors_.push_back(FieldError::required(spec));
+      return false;
+    }
+    const FieldPath path = spec.child("byEgressGateway");
+    if (p.gateway.presence != Presence::Present) {
+      if (p.gateway.presence == Presence::Absent) {
+        errors_.push_back(FieldError::required(path, "the egress gateway this policy configures"));
+      }
+      return false;
+    }
+    if (p.gateway.port.present) {
+      errors_.push_back(FieldError::forbidden(
+          path.child("port"), "gateway ports are set on each spec.egressRules[].to[] entry"));
+    }
+    const FieldPath name_path = path.child("name");
+    const auto& name = p.gateway.name;
+    if (!name.present || (name.has() && name.value->empty())) {
+      errors_.push_back(FieldError::required(name_path));
+      return false;
+    }
+    if (!name.has()) return false;
+    if (name.value->size() > kMaxGatewayNameLength) {
+      errors_.push_back({ErrorType::TooLong, name_path.str(), std::nullopt,
+                         "may not be more than " + std::to_string(kMaxGatewayNameLength) +
+                             " characters"});
+      return false;
+    }
+    if (auto e = dns1123_label_error(*name.value); !e.empty()) {
+      errors_.push_back(FieldError::invalid(name_path, *name.value, std::string(e)));
+      return false;
+    }
+    return true;
+  }
+
+  void metadata(const Policy& p, bool gateway_ok) {
+    const FieldPath meta("metadata");
+    const FieldPath ns_path = meta.child("namespace");
+    if (!p.namespace_name.present || (p.namespace_name.has() && p.namespace_name.value->empty())) {
+      errors_.push_back(FieldError::required(
+          ns_path, "policies live in namespace " + quote(settings_.policy_namespace)));
+    } else if (p.namespace_name.has() && *p.namespace_name.value != settings_.policy_namespace) {
+      errors_.push_back(FieldError::invalid(
+          ns_path, *p.namespace_name.value,
+          "policies must be created in namespace " + quote(settings_.policy_namespace)));
+    }
+
+    const bool has_name = p.name.has() && !p.name.value->empty();
+    const bool has_generate_name = p.generate_name.has() && !p.generate_name.value->empty();
+    if (!has_name && !has_generate_name) {
+      if (!p.name.present || p.name.has()) errors_.push_back(FieldError::required(meta.child("name")));
+      return;
+    }
+    if (!gateway_ok) return;
+    const std::string expected = expected_policy_name(settings_, *p.gateway.name.value);
+    if (!has_name) {
+      // The API server appends a random suffix to generateName, so the result
+      // can never be the one name the convention allows.
+      errors_.push_back(FieldError::forbidden(
+          meta.child("generateName"),
+          "a generated name cannot match the gateway; set metadata.name to " + quote(expected)));
+    } else if (*p.name.value != expected) {
+      errors_.push_back(FieldError::invalid(
+          meta.child("name"), *p.name.value,
+          "must be " + quote(expected) + " to match spec.byEgressGateway.name"));
+    }
+  }
+
+  void rules(const Policy& p) {
+    if (p.spec_presence != Presence::Present) return;
+    if (missing(p.rules_presence, p.rules.empty())) {
+      errors_.push_back(
+          FieldError::required(FieldPath("spec").child("egressRules"), "at least one rule"));
+    }
+    std::size_t with_port = 0;
+    std::size_t blank = 0;
+    for (const auto& r : p.rules) {
+      rule(r);
+      for (const auto& d : r.to) (d.gateway_port_blank() ? blank : with_port)++;
+    }
+    if (with_port > 0 && blank > 0) {
+      for (const auto& r : p.rules) {
+        for (const auto& d : r.to) {
+          if (!d.gateway_port_blank()) continue;
+          errors_.push_back(FieldError::required(
+              d.path.child("byEgressGateway").child("port"),
+              "set a gateway port on every entry, or on none to have them assigned"));
+        }
+      }
+    }
+    sharing(p);
+  }
+
+  void rule(const EgressRule& r) {
+    if (missing(r.from_presence, r.from.empty())) {
+      errors_.push_back(FieldError::required(r.path.child("from"), "at least one source"));
+    }
+    for (const auto& s : r.from) source(s);
+    if (missing(r.to_presence, r.to.empty())) {
+      errors_.push_back(FieldError::required(r.path.child("to"), "at least one destination"));
+    }
+    for (const auto& d : r.to) destination(d);
+  }
+
+  void source(const Source& s) {
+    const FieldPath ns_path = s.path.child("namespace");
+    if (!s.namespace_name.present || (s.namespace_name.has() && s.namespace_name.value->empty())) {
+      errors_.push_back(FieldError::required(ns_path));
+    } else if (s.namespace_name.has()) {
+      if (auto e = dns1123_label_error(*s.namespace_name.value); !e.empty()) {
+        errors_.push_back(FieldError::invalid(ns_path, *s.namespace_name.value, std::string(e)));
+      }
+    }
+    const FieldPath selector_path = s.path.child("workloadSelector");
+    for (const auto& [key, value] : s.selector) {
+      if (auto e = label_key_error(key); !e.empty()) {
+        errors_.push_back(FieldError::invalid(selector_path, key, std::string(e)));
+      }
+      if (!value) continue;
+      if (auto e = label_value_error(*value); !e.empty()) {
+        errors_.push_back(FieldError::invalid(selector_path.key(key), *value, std::string(e)));
+      }
+    }
+  }
+
+  void destination(const Destination& d) {
+    const FieldPath name_path = d.path.child("name");
+    if (!d.name.present || (d.name.has() && d.name.value->empty())) {
+      errors_.push_back(FieldError::required(name_path));
+    } else if (d.name.has()) {
+      if (auto e = dns1123_label_error(*d.name.value); !e.empty()) {
+        errors_.push_back(FieldError::invalid(name_path, *d.name.value, std::string(e)));
+      } else if (!names_.insert(*d.name.value).second) {
+        errors_.push_back(FieldError::duplicate(name_path, *d.name.value));
+      }
+    }
+    const bool http_like = d.port.protocol.has() && (*d.port.protocol.value == "HTTP" ||
+                                                      *d.port.protocol.value == "HTTPS");
+    hosts(d, http_like);
+    service_port(d);
+    gateway_port(d);
+    https_upgrade(d);
+  }
+
+  void hosts(const Destination& d, bool wildcard_allowed) {
+    const FieldPath path = d.path.child("hosts");
+    if (missing(d.hosts_presence, d.hosts.empty())) {
+      errors_.push_back(FieldError::required(path, "at least one host"));
+    }
+    if (d.hosts.size() > kMaxHosts) {
+      errors_.push_back(FieldError::too_many(path, d.hosts.size(), kMaxHosts));
+    }
+    std::set<std::string_view> seen;
+    bool any_domain = false;
+    for (std::size_t k = 0; k < d.hosts.size(); ++k) {
+      if (!d.hosts[k]) continue;
+      const std::string& host = *d.hosts[k];
+      const FieldPath host_path = path.index(k);
+      if (!seen.insert(host).second) {
+        errors_.push_back(FieldError::duplicate(host_path, host));
+        continue;
+      }
+      if (is_ip_address(host)) continue;
+      any_domain = true;
+      std::string_view domain = host;
+      if (domain.starts_with("*.")) {
+        if (!wildcard_allowed && known_protocol(d.port.protocol)) {
+          errors_.push_back(FieldError::invalid(
+              host_path, host, "wildcard hosts are only allowed for HTTP and HTTPS services"));
+          continue;
+        }
+        domain.remove_prefix(2);
+      }
+      if (auto e = dns1123_subdomain_error(domain); !e.empty()) {
+        errors_.push_back(FieldError::invalid(
+            host_path, host, "must be an IP address or a lowercase DNS name: " + std::string(e)));
+      }
+    }
+    if (any_domain && d.port.protocol.has() && *d.port.protocol.value == "TCP") {
+      add_warning(warnings_, d.path.str() +
+                                 ": TCP to a domain name needs ASM's DNS proxy to be enabled");
+    }
+    if (d.hosts.size() > 1) {
+      add_warning(warnings_, path.str() + ": all hosts of one entry must resolve to the same IP");
+    }
+  }
+
+  void port_number(const Field<std::int64_t>& f, const FieldPath& path) {
+    if (f.has() && (*f.value < 1 || *f.value > kMaxPort)) {
+      errors_.push_back(FieldError::invalid(path, *f.value, "must be between 1 and 65535"));
+    }
+  }
+
+  void service_port(const Destination& d) {
+    const FieldPath path = d.path.child("port");
+    if (d.port_presence != Presence::Present) {
+      if (d.port_presence == Presence::Absent) errors_.push_back(FieldError::required(path));
+      return;
+    }
+    if (!d.port.name.present || (d.port.name.has() && d.port.name.value->empty())) {
+      errors_.push_back(FieldError::required(path.child("name")));
+    }
+    if (!d.port.number.present) errors_.push_back(FieldError::required(path.child("number")));
+    port_number(d.port.number, path.child("number"));
+    const FieldPath protocol_path = path.child("protocol");
+    if (!d.port.protocol.present) {
+      errors_.push_back(FieldError::required(protocol_path, "one of HTTP, HTTPS, TCP"));
+    } else if (d.port.protocol.has() && !known_protocol(d.port.protocol)) {
+      errors_.push_back(FieldError::not_supported(
+          protocol_path, boost::json::value(*d.port.protocol.value), kProtocols));
+    }
+  }
+
+  void gateway_port(const Destination& d) {
+    const FieldPath path = d.path.child("byEgressGateway");
+    if (d.gateway.name.present) {
+      errors_.push_back(FieldError::forbidden(
+          path.child("name"), "the gateway is named once, in spec.byEgressGateway.name"));
+    }
+    if (d.gateway_port_blank() || !d.gateway.port.has()) return;
+    const std::int64_t port = *d.gateway.port.value;
+    const FieldPath port_path = path.child("port");
+    if (port < 1 || port > kMaxPort) {
+      errors_.push_back(FieldError::invalid(port_path, port, "must be between 1 and 65535"));
+    } else if (settings_.reserved_ports.contains(static_cast<std::uint32_t>(port))) {
+      errors_.push_back(FieldError::invalid(port_path, port,
+                                            "is reserved for the Istio proxy on the gateway"));
+    }
+  }
+
+  void https_upgrade(const Destination& d) {
+    if (d.https_upgrade.presence != Presence::Present) return;
+    const FieldPath path = d.path.child("httpsUpgrade");
+    if (d.port.protocol.has() && *d.port.protocol.value != "HTTP") {
+      errors_.push_back(
+          FieldError::forbidden(path, "only HTTP services can be upgraded to HTTPS"));
+      return;
+    }
+    const auto& enabled = d.https_upgrade.enabled;
+    if (!enabled.present) {
+      errors_.push_back(FieldError::required(path.child("enabled")));
+      return;
+    }
+    if (!enabled.has()) return;
+    const FieldPath port_path = path.child("port");
+    if (*enabled.value) {
+      if (!d.https_upgrade.port.present) errors_.push_back(FieldError::required(port_path));
+      port_number(d.https_upgrade.port, port_path);
+    } else if (d.https_upgrade.port.present) {
+      add_warning(warnings_, port_path.str() + ": ignored while httpsUpgrade.enabled is false");
+    }
+  }
+
+  // Entries that share a gateway port must be told apart by the gateway:
+  // HTTP and HTTPS by host, TCP not at all.
+  void sharing(const Policy& p) {
+    std::unordered_map<std::int64_t, std::vector<const Destination*>> by_port;
+    for (const auto& r : p.rules) {
+      for (const auto& d : r.to) {
+        if (d.gateway_port_blank() || !d.gateway.port.has() || !known_protocol(d.port.protocol) ||
+            d.hosts.empty() || !d.hosts.front()) {
+          continue;
+        }
+        auto& earlier = by_port[*d.gateway.port.value];
+        if (auto conflict = first_conflict(d, earlier); !conflict.empty()) {
+          errors_.push_back(FieldError::invalid(d.path.child("byEgressGateway").child("port"),
+                                                *d.gateway.port.value, conflict));
+        }
+        earlier.push_back(&d);
+      }
+    }
+  }
+
+  static bool same_destination(const Destination& a, const Destination& b) {
+    return *a.port.protocol.value == *b.port.protocol.value &&
+           *a.hosts.front() == *b.hosts.front() && a.port.number.value == b.port.number.value;
+  }
+
+  static std::string first_conflict(const Destination& d,
+                                    const std::vector<const Destination*>& earlier) {
+    const std::string& protocol = *d.port.protocol.value;
+    for (const Destination* e : earlier) {
+      if (same_destination(d, *e)) continue;
+      const std::string& other = *e->port.protocol.value;
+      if (protocol == "TCP" || other == "TCP") {
+        return "already used by " + e->path.str() +
+               "; a TCP service needs a gateway port of its own";
+      }
+      if (protocol != other) {
+        return "already used by " + e->path.str() + " (" + other +
+               "); entries sharing a gateway port must have the same protocol";
+      }
+      for (const auto& host : d.hosts) {
+        if (!host) continue;
+        if (std::find(e->hosts.begin(), e->hosts.end(), host) != e->hosts.end()) {
+          return "already used by " + e->path.str() + " for host " + quote(*host) +
+                 "; entries sharing a gateway port must not share a host";
+        }
+      }
+    }
+    return {};
+  }
+
+  const Settings& settings_;
+  FieldErrors& errors_;
+  std::vector<std::string>& warnings_;
+  std::set<std::string> names_;
+};
+
+}  // namespace
+
+std::string expected_policy_name(const Settings& settings, std::string_view gateway) {
+  if (settings.name_rule == NameRule::Literal) return std::string(gateway);
+  return "egress-by-" + std::string(gateway);
+}
+
+void validate(const Policy& policy, const Settings& settings, FieldErrors& errors,
+              std::vector<std::string>& warnings) {
+  PolicyValidator(settings, errors, warnings).run(policy);
+}
+
+}  // namespace asmegress::policy

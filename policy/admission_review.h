@@ -1,0 +1,51 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+
+#include "policy/admission.h"
+#include "policy/field_error.h"
+
+namespace asmegress::policy {
+
+// The parts of an AdmissionReview request the engine reads. Pointers refer
+// into the parsed review and live as long as it.
+struct AdmissionRequest {
+  std::string_view api_version;  // admission.k8s.io/v1 or v1beta1
+  std::string_view uid;
+  std::string_view group;  // request.kind.group
+  std::string_view kind;   // request.kind.kind
+  Operation operation = Operation::Create;
+  std::string_view operation_text;
+  std::string_view name;
+  std::string_view namespace_name;
+  bool dry_run = false;
+  const boost::json::value* object = nullptr;      // absent or null: nullptr
+  const boost::json::value* old_object = nullptr;  // absent or null: nullptr
+};
+
+// Reads `review` into `out`; on a malformed review, returns what is wrong.
+std::optional<std::string> read_admission_request(const boost::json::value& review,
+                                                  AdmissionRequest& out);
+
+// What the webhook answers.
+struct AdmissionResponse {
+  bool allowed = true;
+  const boost::json::array* patch = nullptr;  // sent only when non-empty
+  const FieldErrors* errors = nullptr;        // a denial as 422 Invalid
+  std::string_view object_name;               // for the denial's message
+  const std::vector<std::string>* warnings = nullptr;
+};
+
+// The AdmissionReview answering `request`: same apiVersion, the uid echoed.
+std::string serialize_admission_response(const AdmissionRequest& request,
+                                         const AdmissionResponse& response);
+
+std::string base64_encode(std::string_view data);
+
+}  // namespace asmegress::policy

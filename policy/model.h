@@ -1,0 +1,111 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/field_path.h"
+
+namespace asmegress::policy {
+
+// A decoded field: `present` when the key exists and is not null, `value` when
+// it also had the right type. A present field without a value already has a
+// type error recorded, so rules skip it rather than report it twice.
+// Whether an object or list field was there: absent (or null), there with the
+// wrong JSON type (already reported), or there as it should be.
+enum class Presence : unsigned char { Absent, WrongType, Present };
+
+// A required list or object is missing when absent or, for lists, empty; a
+// wrong type was already reported and is not reported again as missing.
+inline bool missing(Presence p, bool empty) {
+  return p == Presence::Absent || (p == Presence::Present && empty);
+}
+
+template <typename T>
+struct Field {
+  bool present = false;
+  std::optional<T> value;
+
+  [[nodiscard]] bool has() const { return value.has_value(); }
+};
+
+struct ServicePort {
+  Field<std::string> name;
+  Field<std::int64_t> number;
+  Field<std::string> protocol;
+};
+
+// byEgressGateway: a name at spec level, a port on each destination.
+struct GatewayRef {
+  Presence presence = Presence::Absent;
+  Field<std::string> name;
+  Field<std::int64_t> port;
+};
+
+struct HttpsUpgrade {
+  Presence presence = Presence::Absent;
+  Field<bool> enabled;
+  Field<std::int64_t> port;
+};
+
+// One to[] entry: an external service reached through the gateway.
+struct Destination {
+  FieldPath path;  // spec.egressRules[i].to[j]
+  std::size_t rule_index = 0;
+  std::size_t to_index = 0;
+  Field<std::string> name;
+  Presence hosts_presence = Presence::Absent;
+  std::vector<std::optional<std::string>> hosts;  // nullopt: an item of the wrong type
+  Presence port_presence = Presence::Absent;
+  ServicePort port;
+  GatewayRef gateway;
+  HttpsUpgrade https_upgrade;
+
+  // A blank gateway port is one the allocator may fill: byEgressGateway
+  // absent, null, {} or with port 0.
+  [[nodiscard]] bool gateway_port_blank() const {
+    return !gateway.port.present || (gateway.port.value && *gateway.port.value == 0);
+  }
+};
+
+struct Source {
+  FieldPath path;
+  Field<std::string> namespace_name;
+  std::vector<std::pair<std::string, std::optional<std::string>>> selector;
+};
+
+struct EgressRule {
+  FieldPath path;
+  Field<std::string> name;
+  Presence from_presence = Presence::Absent;
+  std::vector<Source> from;
+  Presence to_presence = Presence::Absent;
+  std::vector<Destination> to;
+};
+
+struct Policy {
+  Field<std::string> api_version;
+  Field<std::string> kind;
+  Field<std::string> name;
+  Field<std::string> generate_name;
+  Field<std::string> namespace_name;
+  // The allocator's marker annotation is present with its value.
+  bool ports_auto_allocated = false;
+  Presence spec_presence = Presence::Absent;
+  GatewayRef gateway;
+  Presence rules_presence = Presence::Absent;
+  std::vector<EgressRule> rules;
+};
+
+inline constexpr std::string_view kApiVersion = "istio.alibabacloud.com/v1beta1";
+inline constexpr std::string_view kGroup = "istio.alibabacloud.com";
+inline constexpr std::string_view kKind = "ASMEgressTrafficPolicy";
+// Marks an object whose gateway ports the webhook assigned, so that a later
+// update adding blank entries gets them filled rather than denied.
+inline constexpr std::string_view kAllocationAnnotation = "asm-egress-webhook/port-allocation";
+inline constexpr std::string_view kAllocationAnnotationValue = "auto";
+
+}  // namespace asmegress::policy
