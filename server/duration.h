@@ -1,0 +1,14 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+namespace asmegress::server {
+
+// Parses a Go-style duration ("10s", "500ms", "1m30s", "1.5h", "0"), the form
+// Kubernetes users already write in flags. Negative or malformed input gives
+// nullopt.
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
+
+}  // namespace asmegress::server

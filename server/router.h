@@ -1,0 +1,58 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <string_view>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "policy/settings.h"
+#include "server/logger.h"
+#include "server/metrics.h"
+
+namespace asmegress::server {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using RequestHeader = boost::beast::http::request_header<>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// What the connection knows that the request does not say.
+struct ConnectionFacts {
+  bool client_certificate_verified = false;
+};
+
+// The HTTP surface, free of sockets and TLS: a request in, a response out (the
+// shape of Beast's handle_request). Method, path, client certificate and
+// Content-Type are checked before the engine sees the body, the order
+// controller-runtime's admission handler uses.
+class Router {
+ public:
+  Router(const policy::Settings& settings, bool client_certificate_required, Metrics& metrics,
+         Logger& logger, const std::atomic<bool>& draining);
+
+  Response handle(const Request& request, const ConnectionFacts& connection);
+
+  // The body is larger than `limit`: answered from the header alone.
+  Response payload_too_large(const RequestHeader& header, std::size_t limit);
+
+  // An exception escaped while answering: the one place it becomes a 500.
+  Response internal_error(const RequestHeader& header, std::string_view what);
+
+ private:
+  Response review(const Request& request, bool mutating);
+
+  const policy::Settings& settings_;
+  bool client_certificate_required_;
+  Metrics& metrics_;
+  Logger& logger_;
+  const std::atomic<bool>& draining_;
+};
+
+// "/mutate?timeout=10s" -> "/mutate".
+std::string_view request_path(std::string_view target);
+
+// True for application/json with or without parameters (charset=utf-8).
+bool is_json_content_type(std::string_view content_type);
+
+}  // namespace asmegress::server

@@ -1,0 +1,169 @@
+#include "server/server.h"
+
+#include <csignal>
+#include <stdexcept>
+#include <string>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+
+#include "server/certificate_generator.h"
+
+namespace asmegress::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::chrono::milliseconds connection_poll_interval{10};
+
+double seconds(std::chrono::milliseconds duration) {
+  return std::chrono::duration<double>(duration).count();
+}
+
+}  // namespace
+
+Server::Server(ServerConfig config, const policy::Settings& settings, Metrics& metrics,
+               Logger& logger)
+    : config_(std::move(config)),
+      settings_(settings),
+      metrics_(metrics),
+      logger_(logger),
+      work_(std::in_place, io_context_.get_executor()),
+      control_(io_context_.get_executor()),
+      shutdown_timer_(control_) {}
+
+Server::~Server() {
+  if (!threads_.empty()) {
+    shutdown();
+    wait();
+  }
+}
+
+void Server::resolve_certificate_files() {
+  if (config_.tls_cert_file.empty() != config_.tls_private_key_file.empty()) {
+    throw std::runtime_error("--tls-cert-file and --tls-private-key-file go together");
+  }
+  if (!config_.tls_cert_file.empty()) return;
+  std::string error;
+  const auto files = ensure_serving_certificate(config_.cert_dir, error);
+  if (!files) throw std::runtime_error("cannot prepare a serving certificate: " + error);
+  config_.tls_cert_file = files->certificate.string();
+  config_.tls_private_key_file = files->private_key.string();
+  logger_.info(files->reused ? "using the self-signed serving certificate in --cert-dir"
+                             : "generated a self-signed serving certificate in --cert-dir",
+               {{"certDir", config_.cert_dir},
+                {"caFile", files->ca_certificate.string()},
+                {"certFile", config_.tls_cert_file},
+                {"keyFile", config_.tls_private_key_file}});
+}
+
+void Server::start() {
+  resolve_certificate_files();
+  certificates_ = std::make_unique<CertificateReloader>(
+      TlsFiles{config_.tls_cert_file, config_.tls_private_key_file, config_.client_ca_file},
+      config_.tls_min_version, metrics_, logger_);
+  std::string error;
+  if (!certificates_->load(error)) {
+    throw std::runtime_error("cannot load the serving certificate: " + error);
+  }
+  router_ = std::make_unique<Router>(settings_, !config_.client_ca_file.empty(), metrics_,
+                                     logger_, draining_);
+  environment_ = std::make_unique<SessionEnvironment>(
+      SessionEnvironment{config_, *router_, metrics_, logger_, draining_, tracker_});
+
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(config_.bind_address, ec);
+  if (ec) throw std::runtime_error("--bind-address " + config_.bind_address + " is not an IP");
+  try {
+    listener_ = std::make_shared<Listener>(
+        io_context_, asio::ip::tcp::endpoint(address, config_.secure_port), *certificates_,
+        *environment_);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot listen on " + config_.bind_address + ":" +
+                             std::to_string(config_.secure_port) + ": " + e.code().message());
+  }
+  port_ = listener_->local_endpoint().port();
+  listener_->start();
+  certificates_->start(io_context_.get_executor(), config_.certificate_poll_interval);
+
+  if (config_.handle_signals) {
+    signals_.emplace(control_, SIGTERM, SIGINT);
+    signals_->async_wait([this](const boost::system::error_code& wait_ec, int signal) {
+      if (wait_ec) return;
+      logger_.info("signal received", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      shutdown();
+    });
+  }
+
+  unsigned threads = config_.threads != 0 ? config_.threads : std::thread::hardware_concurrency();
+  if (threads == 0) threads = 1;
+  threads_.reserve(threads);
+  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { io_context_.run(); });
+
+  logger_.info("serving admission webhooks",
+               {{"address", config_.bind_address},
+                {"port", port_},
+                {"threads", threads},
+                {"clientCertificates", config_.client_ca_file.empty() ? "not requested"
+                                                                       : "required on webhooks"},
+                {"maxRequestBytes", config_.max_request_bytes},
+                {"maxConnections", config_.max_connections}});
+}
+
+void Server::shutdown() {
+  if (shutdown_requested_.exchange(true)) return;
+  asio::post(control_, [this] {
+    draining_.store(true);
+    shutdown_deadline_ = std::chrono::steady_clock::now() + config_.shutdown_grace_period;
+    logger_.info("shutting down: draining",
+                 {{"drainPeriod", seconds(config_.shutdown_drain_period)},
+                  {"gracePeriod", seconds(config_.shutdown_grace_period)}});
+    shutdown_timer_.expires_after(config_.shutdown_drain_period);
+    shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) after_drain_period();
+    });
+  });
+}
+
+void Server::after_drain_period() {
+  if (listener_) listener_->stop();
+  tracker_.close_all_when_idle();
+  logger_.info("stopped accepting connections; finishing requests in flight",
+               {{"connections", tracker_.size()}});
+  wait_for_connections();
+}
+
+void Server::wait_for_connections() {
+  if (tracker_.size() == 0) {
+    finish();
+    return;
+  }
+  if (std::chrono::steady_clock::now() >= shutdown_deadline_) {
+    logger_.warning("grace period over; closing the remaining connections",
+                    {{"connections", tracker_.size()}});
+    finish();
+    return;
+  }
+  shutdown_timer_.expires_after(connection_poll_interval);
+  shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) wait_for_connections();
+  });
+}
+
+void Server::finish() {
+  if (certificates_) certificates_->stop();
+  if (signals_) signals_->cancel();
+  work_.reset();
+  logger_.info("shut down");
+  io_context_.stop();
+}
+
+void Server::wait() {
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  threads_.clear();
+}
+
+}  // namespace asmegress::server
