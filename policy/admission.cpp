@@ -58,8 +58,9 @@ std::string_view display_name(const AdmissionRequest& request) {
 
 MutationResult mutate_with_storage(const json::value& object, const json::value* old_object,
                                    const Settings& settings, const json::storage_ptr& storage) {
-  MutationResult result;
-  result.object = json::value(object, storage);
+  // Built in place with `storage`: assigning a value from another storage
+  // would copy it again.
+  MutationResult result{json::value(object, storage), json::array(storage), {}, {}, 0};
   const DecodedPolicy decoded = decode_policy(object);
   std::optional<DecodedPolicy> old_decoded;
   if (old_object != nullptr) old_decoded = decode_policy(*old_object);
@@ -67,10 +68,7 @@ MutationResult mutate_with_storage(const json::value& object, const json::value*
   PortAllocation allocation = allocate_ports(
       decoded.policy, old_decoded ? &old_decoded->policy : nullptr, settings);
   result.errors = std::move(allocation.errors);
-  if (!result.errors.empty() || allocation.assignments.empty()) {
-    result.patch = json::array(storage);
-    return result;
-  }
+  if (!result.errors.empty() || allocation.assignments.empty()) return result;
   for (const auto& a : allocation.assignments) set_gateway_port(result.object, a);
   if (!decoded.policy.ports_auto_allocated) mark_auto_allocated(result.object);
   result.ports_allocated = allocation.assignments.size();
@@ -131,8 +129,10 @@ ValidationResult validate_policy(const json::value& object, const json::value* /
 
 ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
                             const Settings& settings) {
-  // Everything of one review lives in one arena, freed at once at the end.
-  json::monotonic_resource arena;
+  // Everything of one review lives in one arena, freed at once at the end;
+  // the first part of it is on the stack, enough for a typical policy.
+  alignas(std::max_align_t) unsigned char initial[16 * 1024];
+  json::monotonic_resource arena(initial, sizeof initial);
   json::storage_ptr storage(&arena);
   json::parse_options options;
   options.max_depth = kMaxJsonDepth;

@@ -9,6 +9,37 @@ namespace {
 
 namespace json = boost::json;
 
+// A field's path, rendered only when an error needs it: decoding a valid
+// object then builds no path strings for its leaves.
+class LazyPath {
+ public:
+  LazyPath(const FieldPath& self) : parent_(self) {}  // NOLINT: implicit by design
+  LazyPath(const FieldPath& parent, std::string_view child) : parent_(parent), child_(child), kind_(Kind::Child) {}
+  LazyPath(const FieldPath& parent, std::size_t index) : parent_(parent), index_(index), kind_(Kind::Index) {}
+  static LazyPath key(const FieldPath& parent, std::string_view key) {
+    LazyPath p(parent, key);
+    p.kind_ = Kind::Key;
+    return p;
+  }
+
+  [[nodiscard]] FieldPath get() const {
+    switch (kind_) {
+      case Kind::Self: return parent_;
+      case Kind::Child: return parent_.child(child_);
+      case Kind::Index: return parent_.index(index_);
+      case Kind::Key: return parent_.key(child_);
+    }
+    return parent_;
+  }
+
+ private:
+  enum class Kind : unsigned char { Self, Child, Index, Key };
+  const FieldPath& parent_;
+  std::string_view child_;
+  std::size_t index_ = 0;
+  Kind kind_ = Kind::Self;
+};
+
 // Walks the object, recording a type error for every field of the wrong JSON
 // type and reading the rest.
 class Decoder {
@@ -22,7 +53,7 @@ class Decoder {
     return (v == nullptr || v->is_null()) ? nullptr : v;
   }
 
-  const json::object* object(const json::value* v, const FieldPath& path,
+  const json::object* object(const json::value* v, const LazyPath& path,
                              Presence* presence = nullptr) {
     if (presence != nullptr) *presence = Presence::Absent;
     if (v == nullptr) return nullptr;
@@ -31,11 +62,11 @@ class Decoder {
       return o;
     }
     if (presence != nullptr) *presence = Presence::WrongType;
-    errors_.push_back(FieldError::invalid(path, *v, "must be an object"));
+    errors_.push_back(FieldError::invalid(path.get(), *v, "must be an object"));
     return nullptr;
   }
 
-  const json::array* array(const json::value* v, const FieldPath& path, Presence& presence) {
+  const json::array* array(const json::value* v, const LazyPath& path, Presence& presence) {
     presence = Presence::Absent;
     if (v == nullptr) return nullptr;
     if (const auto* a = v->if_array()) {
@@ -43,37 +74,37 @@ class Decoder {
       return a;
     }
     presence = Presence::WrongType;
-    errors_.push_back(FieldError::invalid(path, *v, "must be an array"));
+    errors_.push_back(FieldError::invalid(path.get(), *v, "must be an array"));
     return nullptr;
   }
 
-  Field<std::string> string(const json::value* v, const FieldPath& path) {
+  Field<std::string> string(const json::value* v, const LazyPath& path) {
     Field<std::string> f;
     if (v == nullptr) return f;
     f.present = true;
     if (const auto* s = v->if_string()) {
       f.value.emplace(s->data(), s->size());
     } else {
-      errors_.push_back(FieldError::invalid(path, *v, "must be a string"));
+      errors_.push_back(FieldError::invalid(path.get(), *v, "must be a string"));
     }
     return f;
   }
 
-  Field<bool> boolean(const json::value* v, const FieldPath& path) {
+  Field<bool> boolean(const json::value* v, const LazyPath& path) {
     Field<bool> f;
     if (v == nullptr) return f;
     f.present = true;
     if (const auto* b = v->if_bool()) {
       f.value = *b;
     } else {
-      errors_.push_back(FieldError::invalid(path, *v, "must be a boolean"));
+      errors_.push_back(FieldError::invalid(path.get(), *v, "must be a boolean"));
     }
     return f;
   }
 
   // Integers beyond int64 cannot be any valid port; they are reported here
   // with their real value rather than clamped.
-  Field<std::int64_t> integer(const json::value* v, const FieldPath& path) {
+  Field<std::int64_t> integer(const json::value* v, const LazyPath& path) {
     Field<std::int64_t> f;
     if (v == nullptr) return f;
     f.present = true;
@@ -83,10 +114,10 @@ class Decoder {
       if (*u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
         f.value = static_cast<std::int64_t>(*u);
       } else {
-        errors_.push_back(FieldError::invalid(path, *v, "must be between 1 and 65535"));
+        errors_.push_back(FieldError::invalid(path.get(), *v, "must be between 1 and 65535"));
       }
     } else {
-      errors_.push_back(FieldError::invalid(path, *v, "must be an integer"));
+      errors_.push_back(FieldError::invalid(path.get(), *v, "must be an integer"));
     }
     return f;
   }
@@ -94,8 +125,8 @@ class Decoder {
   GatewayRef gateway(const json::value* v, const FieldPath& path) {
     GatewayRef g;
     const json::object* o = object(v, path, &g.presence);
-    g.name = string(member(o, "name"), path.child("name"));
-    g.port = integer(member(o, "port"), path.child("port"));
+    g.name = string(member(o, "name"), LazyPath(path, "name"));
+    g.port = integer(member(o, "port"), LazyPath(path, "port"));
     return g;
   }
 
@@ -103,13 +134,13 @@ class Decoder {
     Source s;
     s.path = path;
     const json::object* o = object(v, path);
-    s.namespace_name = string(member(o, "namespace"), path.child("namespace"));
+    s.namespace_name = string(member(o, "namespace"), LazyPath(path, "namespace"));
     const FieldPath selector_path = path.child("workloadSelector");
     if (const json::object* labels = object(member(o, "workloadSelector"), selector_path)) {
       s.selector.reserve(labels->size());
       for (const auto& [key, value] : *labels) {
         const std::string k(key.data(), key.size());
-        s.selector.emplace_back(k, string(&value, selector_path.key(k)).value);
+        s.selector.emplace_back(k, string(&value, LazyPath::key(selector_path, k)).value);
       }
     }
     return s;
@@ -119,29 +150,29 @@ class Decoder {
     Destination d;
     d.path = path;
     const json::object* o = object(v, path);
-    d.name = string(member(o, "name"), path.child("name"));
+    d.name = string(member(o, "name"), LazyPath(path, "name"));
 
     const FieldPath hosts_path = path.child("hosts");
     if (const json::array* a = array(member(o, "hosts"), hosts_path, d.hosts_presence)) {
       d.hosts.reserve(a->size());
       for (std::size_t k = 0; k < a->size(); ++k) {
-        d.hosts.push_back(string(&(*a)[k], hosts_path.index(k)).value);
+        d.hosts.push_back(string(&(*a)[k], LazyPath(hosts_path, k)).value);
       }
     }
 
     const FieldPath port_path = path.child("port");
     const json::object* po = object(member(o, "port"), port_path, &d.port_presence);
-    d.port.name = string(member(po, "name"), port_path.child("name"));
-    d.port.number = integer(member(po, "number"), port_path.child("number"));
-    d.port.protocol = string(member(po, "protocol"), port_path.child("protocol"));
+    d.port.name = string(member(po, "name"), LazyPath(port_path, "name"));
+    d.port.number = integer(member(po, "number"), LazyPath(port_path, "number"));
+    d.port.protocol = string(member(po, "protocol"), LazyPath(port_path, "protocol"));
 
     d.gateway = gateway(member(o, "byEgressGateway"), path.child("byEgressGateway"));
 
     const FieldPath upgrade_path = path.child("httpsUpgrade");
     const json::object* uo =
         object(member(o, "httpsUpgrade"), upgrade_path, &d.https_upgrade.presence);
-    d.https_upgrade.enabled = boolean(member(uo, "enabled"), upgrade_path.child("enabled"));
-    d.https_upgrade.port = integer(member(uo, "port"), upgrade_path.child("port"));
+    d.https_upgrade.enabled = boolean(member(uo, "enabled"), LazyPath(upgrade_path, "enabled"));
+    d.https_upgrade.port = integer(member(uo, "port"), LazyPath(upgrade_path, "port"));
     return d;
   }
 
@@ -149,7 +180,7 @@ class Decoder {
     EgressRule r;
     r.path = path;
     const json::object* o = object(v, path);
-    r.name = string(member(o, "name"), path.child("name"));
+    r.name = string(member(o, "name"), LazyPath(path, "name"));
 
     const FieldPath from_path = path.child("from");
     if (const json::array* a = array(member(o, "from"), from_path, r.from_presence)) {
@@ -189,9 +220,9 @@ DecodedPolicy decode_policy(const json::value& object) {
 
   const FieldPath meta_path("metadata");
   const json::object* meta = d.object(Decoder::member(root, "metadata"), meta_path);
-  p.name = d.string(Decoder::member(meta, "name"), meta_path.child("name"));
-  p.generate_name = d.string(Decoder::member(meta, "generateName"), meta_path.child("generateName"));
-  p.namespace_name = d.string(Decoder::member(meta, "namespace"), meta_path.child("namespace"));
+  p.name = d.string(Decoder::member(meta, "name"), LazyPath(meta_path, "name"));
+  p.generate_name = d.string(Decoder::member(meta, "generateName"), LazyPath(meta_path, "generateName"));
+  p.namespace_name = d.string(Decoder::member(meta, "namespace"), LazyPath(meta_path, "namespace"));
   const FieldPath annotations_path = meta_path.child("annotations");
   if (const json::object* annotations =
           d.object(Decoder::member(meta, "annotations"), annotations_path)) {

@@ -20,8 +20,9 @@ void push_op(json::array& ops, std::string_view op, const std::string& path,
 
 // `path` is the pointer to the values being compared; it is extended in place
 // and restored before returning, so the walk allocates only for new depth.
+// Containers are walked rather than compared first: a whole-subtree equality
+// test at every level would visit the same values once per level above them.
 void diff(const json::value& from, const json::value& to, std::string& path, json::array& ops) {
-  if (from == to) return;
   const std::size_t base = path.size();
   if (from.is_object() && to.is_object()) {
     const json::object& a = from.get_object();
@@ -68,7 +69,7 @@ void diff(const json::value& from, const json::value& to, std::string& path, jso
     }
     return;
   }
-  push_op(ops, "replace", path, &to);
+  if (from != to) push_op(ops, "replace", path, &to);
 }
 
 }  // namespace
