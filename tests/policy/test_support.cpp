@@ -77,6 +77,36 @@ std::string describe(const FieldErrors& errors) {
   return out.empty() ? "  (no errors)\n" : out;
 }
 
+json make_entry(const std::string& name, const std::string& protocol, json hosts, int number,
+                std::optional<json> gateway) {
+  json e = json::object();
+  e["name"] = name;
+  e["hosts"] = std::move(hosts);
+  e["port"] = json{{"name", "p"}, {"number", number}, {"protocol", protocol}};
+  if (gateway) e["byEgressGateway"] = *gateway;
+  return e;
+}
+
+json make_policy(const std::vector<std::vector<json>>& rules) {
+  json rule_list = json::array();
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    json from = json::array();
+    from.push_back(json{{"namespace", "ns-" + std::to_string(i)}});
+    json r = json::object();
+    r["from"] = std::move(from);
+    r["to"] = json(rules[i]);
+    rule_list.push_back(std::move(r));
+  }
+  json p = json::object();
+  p["apiVersion"] = "istio.alibabacloud.com/v1beta1";
+  p["kind"] = "ASMEgressTrafficPolicy";
+  p["metadata"] = json{{"name", "egress-by-egressgateway-a"}, {"namespace", "istio-egress"}};
+  p["spec"] = json::object();
+  p["spec"]["byEgressGateway"] = json{{"name", "egressgateway-a"}};
+  p["spec"]["egressRules"] = std::move(rule_list);
+  return p;
+}
+
 std::optional<std::int64_t> gateway_port(const json& policy, std::size_t rule, std::size_t to) {
   const json& entry = policy.at("spec").at("egressRules").at(rule).at("to").at(to);
   const auto gw = entry.find("byEgressGateway");

@@ -64,6 +64,13 @@ std::vector<Err> errs_of(const FieldErrors& errors);
 // All messages, one a line, for failure output.
 std::string describe(const FieldErrors& errors);
 
+// A to[] entry; `gateway` becomes byEgressGateway as given (absent when nullopt).
+json make_entry(const std::string& name, const std::string& protocol, json hosts, int number,
+                std::optional<json> gateway = std::nullopt);
+// A policy named egress-by-egressgateway-a in istio-egress with one rule per
+// element of `rules` (rule i comes from namespace ns-i).
+json make_policy(const std::vector<std::vector<json>>& rules);
+
 // byEgressGateway.port of spec.egressRules[rule].to[to], when it is a number.
 std::optional<std::int64_t> gateway_port(const json& policy, std::size_t rule, std::size_t to);
 
