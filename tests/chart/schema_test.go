@@ -167,3 +167,36 @@ func TestSchemaRefusesWhatTheFieldReferenceForbids(t *testing.T) {
 		t.Errorf("values at the limits refused: %v", v)
 	}
 }
+
+// The README's examples: the accepted one and the denied one both pass the
+// CRD schema, so what the README shows being denied is denied by the
+// webhook (the schema runs first and would otherwise answer instead).
+func TestReadmeExamplesPassTheSchema(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(ChartDir(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := crdSchema(t)
+	found := 0
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "cat > ") || !strings.HasSuffix(lines[i], "<<'EOF'") {
+			continue
+		}
+		var doc []string
+		for i++; i < len(lines) && lines[i] != "EOF"; i++ {
+			doc = append(doc, lines[i])
+		}
+		var obj map[string]interface{}
+		if err := yaml.Unmarshal([]byte(strings.Join(doc, "\n")), &obj); err != nil {
+			t.Fatalf("README example %d: %v", found, err)
+		}
+		found++
+		if v := ValidateAgainstSchema(s, obj); len(v) != 0 {
+			t.Errorf("README example %q is refused by the schema: %v", Str(obj, "metadata", "name"), v)
+		}
+	}
+	if found < 2 {
+		t.Errorf("found %d README examples, want the accepted and the denied one", found)
+	}
+}
