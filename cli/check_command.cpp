@@ -1,7 +1,9 @@
 // `check`: the engine run offline on manifests, the way `kubectl apply` would
 // meet it through the API server: mutate, then validate the mutated object.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -116,9 +118,33 @@ void print_warnings(const std::vector<std::string>& warnings) {
   }
 }
 
+// Like kubectl -f: a directory stands for its .yaml, .yml and .json files, in
+// name order (not recursive).
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const auto& input : inputs) {
+    std::error_code error;
+    if (input == "-" || !std::filesystem::is_directory(input, error)) {
+      files.push_back(input);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(input, error)) {
+      const auto extension = entry.path().extension();
+      if (entry.is_regular_file(error) &&
+          (extension == ".yaml" || extension == ".yml" || extension == ".json")) {
+        found.push_back(entry.path().string());
+      }
+    }
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
 int run_check(const CheckOptions& options, const policy::Settings& settings) {
-  std::vector<std::string> files = options.files;
-  if (files.empty()) files.emplace_back("-");
+  std::vector<std::string> files = expand_inputs(options.files);
+  if (options.files.empty()) files.emplace_back("-");
 
   // Every input is read before anything is decided, so that a broken file
   // stops the check without half of the objects printed.
@@ -201,6 +227,8 @@ stderr: "Warning: <text>" lines, and for each denied policy
   * <field path>: <error>
 One "*" line per error. Input is read as YAML 1.2 (core schema), so
 `number: "80"` is a string and is reported as one.
+
+FILE may be a directory: its .yaml, .yml and .json files, in name order.
 
 Exit status: 0 every policy admitted; 1 any policy denied; 2 an input could not
 be read (missing file, YAML syntax error reported as FILE:LINE:COLUMN, bad

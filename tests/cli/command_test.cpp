@@ -1,0 +1,410 @@
+// The built executable run as a CI job would run it: arguments, stdin,
+// stdout, stderr and the exit status.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/yaml_document.h"
+
+namespace asmegress::cli {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+const std::string kExecutable = ASM_EGRESS_EXECUTABLE;
+const fs::path kTestdata = ASM_EGRESS_TESTDATA_DIR;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (const char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the executable with `args`, stdin from `stdin_file` (or /dev/null).
+Outcome run(const std::vector<std::string>& args, const fs::path& stdin_file = "/dev/null") {
+  static int counter = 0;
+  const fs::path dir = fs::path(::testing::TempDir()) / "asm-egress-cli-test";
+  fs::create_directories(dir);
+  const fs::path out = dir / ("out" + std::to_string(counter));
+  const fs::path err = dir / ("err" + std::to_string(counter++));
+  std::string command = shell_quote(kExecutable);
+  for (const auto& arg : args) command += " " + shell_quote(arg);
+  command += " <" + shell_quote(stdin_file.string()) + " >" + shell_quote(out.string()) + " 2>" +
+             shell_quote(err.string());
+  const int raw = std::system(command.c_str());
+  Outcome result;
+  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  result.out = read_file(out);
+  result.err = read_file(err);
+  return result;
+}
+
+fs::path write_temp(const std::string& name, const std::string& content) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "asm-egress-cli-test";
+  fs::create_directories(dir);
+  std::ofstream(dir / name, std::ios::binary) << content;
+  return dir / name;
+}
+
+std::vector<json::value> documents(const std::string& yaml) {
+  auto parsed = parse_yaml_documents(yaml, "stdout");
+  EXPECT_TRUE(parsed.has_value()) << (parsed ? "" : parsed.error().to_string());
+  std::vector<json::value> values;
+  if (parsed) {
+    for (auto& d : *parsed) values.push_back(std::move(d.value));
+  }
+  return values;
+}
+
+// to[].name -> byEgressGateway.port, over every rule.
+std::map<std::string, std::int64_t> gateway_ports(const json::value& policy) {
+  std::map<std::string, std::int64_t> ports;
+  for (const auto& rule : policy.at("spec").at("egressRules").as_array()) {
+    for (const auto& to : rule.at("to").as_array()) {
+      const auto* gateway = to.as_object().if_contains("byEgressGateway");
+      ports[std::string(to.at("name").as_string())] =
+          gateway ? gateway->at("port").as_int64() : 0;
+    }
+  }
+  return ports;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+const std::map<std::string, std::int64_t> kSeedAutoPorts{
+    {"aliyun-com-http", 10000}, {"aliyun-https", 10001}, {"https-upgrade", 10000},
+    {"tcp-svc1", 10002},        {"tcp-svc2", 10003}};
+
+class SeedCheckTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SeedCheckTest, IsAdmitted) {
+  const fs::path file = kTestdata / GetParam();
+  const Outcome r = run({"check", "-f", file.string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("Error"), std::string::npos) << r.err;
+  const auto out = documents(r.out);
+  ASSERT_EQ(out.size(), 1U) << r.out;
+  EXPECT_EQ(out[0].at("kind"), "ASMEgressTrafficPolicy");
+  // Admitted output is stable: checking it again changes nothing.
+  const Outcome again = run({"check", "-f", write_temp("again.yaml", r.out).string()});
+  EXPECT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(again.out, r.out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, SeedCheckTest,
+                         ::testing::Values("seed-auto-ports.yaml", "seed-http.yaml",
+                                           "seed-https-upgrade.yaml"));
+
+TEST(CheckCommand, AutoPortsGetTheDocumentedPorts) {
+  const Outcome r = run({"check", "-f", (kTestdata / "seed-auto-ports.yaml").string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto out = documents(r.out);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(gateway_ports(out[0]), kSeedAutoPorts);
+  // The TCP entry to a domain earns kubectl's warning line.
+  EXPECT_NE(r.err.find("Warning: "), std::string::npos) << r.err;
+  for (const auto& line : lines(r.err)) EXPECT_EQ(line.rfind("Warning: ", 0), 0U) << line;
+}
+
+TEST(CheckCommand, SeedFixturesTogetherInOneRun) {
+  const Outcome r = run({"check", "-f", (kTestdata / "seed-http.yaml").string(), "-f",
+                     (kTestdata / "seed-auto-ports.yaml").string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto out = documents(r.out);
+  ASSERT_EQ(out.size(), 2U);
+  EXPECT_EQ(gateway_ports(out[0]).at("httpbin-service-http"), 80);
+  EXPECT_EQ(gateway_ports(out[1]), kSeedAutoPorts);
+}
+
+TEST(CheckCommand, DeniedPolicyListsEveryFieldError) {
+  const fs::path file = kTestdata / "cli" / "denied.yaml";
+  const Outcome r = run({"check", "-f", file.string()});
+  EXPECT_EQ(r.status, 1);
+  const auto err = lines(r.err);
+  const std::string header = "Error from server (Invalid): error when applying \"" +
+                             file.string() +
+                             "\" (document 1): The ASMEgressTrafficPolicy \"wrong-name\" is "
+                             "invalid:";
+  ASSERT_NE(std::find(err.begin(), err.end(), header), err.end()) << r.err;
+  const std::vector<std::string> expected_prefixes{
+      "* spec.egressRules[0].to[0].port.number: Invalid value: \"80\": must be an integer",
+      "* spec.egressRules[0].to[0].port.protocol: Unsupported value: \"FTP\"",
+      "* metadata.namespace: Invalid value: \"default\"",
+      "* metadata.name: Invalid value: \"wrong-name\"",
+  };
+  for (const auto& prefix : expected_prefixes) {
+    EXPECT_TRUE(std::any_of(err.begin(), err.end(),
+                            [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }))
+        << "no line starting with " << prefix << " in:\n"
+        << r.err;
+  }
+  const auto cause_lines =
+      std::count_if(err.begin(), err.end(), [](const std::string& l) { return l.rfind("* ", 0) == 0; });
+  EXPECT_EQ(cause_lines, 4) << r.err;
+  // The object is still printed, so stdout lines up with the input.
+  EXPECT_EQ(documents(r.out).size(), 1U);
+}
+
+TEST(CheckCommand, MissingFileIsExit2) {
+  const Outcome r = run({"check", "-f", "/nonexistent/policy.yaml"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "error: the path \"/nonexistent/policy.yaml\" does not exist\n");
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST(CheckCommand, MissingFileAmongGoodOnesStopsEverything) {
+  const Outcome r = run({"check", "-f", (kTestdata / "seed-http.yaml").string(), "-f",
+                     "/nonexistent/policy.yaml"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(CheckCommand, SyntaxErrorNamesFileAndLine) {
+  const fs::path file = kTestdata / "cli" / "syntax-error.yaml";
+  const Outcome r = run({"check", "-f", file.string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err.rfind("error: " + file.string() + ":5:", 0), 0U) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST(CheckCommand, SyntaxErrorInOldFileIsExit2) {
+  const Outcome r = run({"check", "-f", (kTestdata / "seed-http.yaml").string(), "--old",
+                     (kTestdata / "cli" / "syntax-error.yaml").string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("syntax-error.yaml:5:"), std::string::npos) << r.err;
+}
+
+TEST(CheckCommand, UpdateKeepsPortsOfOldObject) {
+  const fs::path updated = kTestdata / "cli" / "update-new.yaml";
+  const fs::path old = kTestdata / "cli" / "update-old.yaml";
+  const Outcome update = run({"check", "-f", updated.string(), "--old", old.string()});
+  ASSERT_EQ(update.status, 0) << update.err;
+  const auto out = documents(update.out);
+  ASSERT_EQ(out.size(), 1U);
+  const std::map<std::string, std::int64_t> kept{{"aliyun-com-http", 10000},
+                                                 {"aliyun-https", 10001},
+                                                 {"https-upgrade", 10000},
+                                                 {"tcp-svc2", 10003}};
+  EXPECT_EQ(gateway_ports(out[0]), kept);
+
+  // As a CREATE, the freed port is reused.
+  const Outcome create = run({"check", "-f", updated.string()});
+  ASSERT_EQ(create.status, 0) << create.err;
+  EXPECT_EQ(gateway_ports(documents(create.out).at(0)).at("tcp-svc2"), 10002);
+
+  // Applying the result again over itself changes nothing.
+  const fs::path result = write_temp("update-result.yaml", update.out);
+  const Outcome again = run({"check", "-f", result.string(), "--old", result.string()});
+  EXPECT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(again.out, update.out);
+}
+
+TEST(CheckCommand, OldObjectsMatchByNamespaceAndName) {
+  std::string old = read_file(kTestdata / "cli" / "update-old.yaml");
+  const std::string name = "name: egress-by-egressgateway-a";
+  const auto renamed = [&](const std::string& replacement) {
+    std::string copy = old;
+    copy.replace(copy.find(name), name.size(), replacement);
+    return copy;
+  };
+  const fs::path updated = kTestdata / "cli" / "update-new.yaml";
+  // Another name: no match, so a CREATE, and tcp-svc2 takes the lowest free port.
+  const Outcome other = run({"check", "-f", updated.string(), "--old",
+                             write_temp("old-other.yaml", renamed("name: egress-by-other")).string()});
+  ASSERT_EQ(other.status, 0) << other.err;
+  EXPECT_EQ(gateway_ports(documents(other.out).at(0)).at("tcp-svc2"), 10002);
+  // The same name among other documents: matched.
+  const fs::path several = write_temp(
+      "old-several.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\n" +
+                              renamed("name: egress-by-other") + "---\n" + old);
+  const Outcome matched = run({"check", "-f", updated.string(), "--old", several.string()});
+  ASSERT_EQ(matched.status, 0) << matched.err;
+  EXPECT_EQ(gateway_ports(documents(matched.out).at(0)).at("tcp-svc2"), 10003);
+}
+
+TEST(CheckCommand, ReadsStdin) {
+  const fs::path seed = kTestdata / "seed-auto-ports.yaml";
+  const Outcome from_file = run({"check", "-f", seed.string()});
+  const Outcome implicit = run({"check"}, seed);
+  const Outcome dash = run({"check", "-f", "-"}, seed);
+  EXPECT_EQ(implicit.status, 0) << implicit.err;
+  EXPECT_EQ(dash.status, 0) << dash.err;
+  EXPECT_EQ(implicit.out, from_file.out);
+  EXPECT_EQ(dash.out, from_file.out);
+}
+
+TEST(CheckCommand, StdinErrorsSayStdin) {
+  const Outcome r = run({"check"}, kTestdata / "cli" / "denied.yaml");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("error when applying \"STDIN\" (document 1)"), std::string::npos) << r.err;
+}
+
+TEST(CheckCommand, ReadsJson) {
+  const json::value review = json::parse(read_file(kTestdata / "review-create-auto-ports.json"));
+  const fs::path file =
+      write_temp("policy.json", json::serialize(review.at("request").at("object")));
+  const Outcome r = run({"check", "-f", file.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(gateway_ports(documents(r.out).at(0)), kSeedAutoPorts);
+}
+
+TEST(CheckCommand, MultiDocumentKeepsOtherObjectsAndOrder) {
+  const fs::path file = kTestdata / "cli" / "multi-document.yaml";
+  const Outcome r = run({"check", "-f", file.string()});
+  EXPECT_EQ(r.status, 1);
+  const auto out = documents(r.out);
+  ASSERT_EQ(out.size(), 3U) << r.out;
+  // The ConfigMap is untouched: its quoted numbers stay strings.
+  EXPECT_EQ(out[0], json::parse(R"({"apiVersion":"v1","kind":"ConfigMap",
+      "metadata":{"name":"settings","namespace":"default"},
+      "data":{"port":"80","enabled":"true"}})"));
+  EXPECT_EQ(gateway_ports(out[1]).at("mirror-https"), 10001);
+  EXPECT_EQ(out[2].at("metadata").at("name"), "egress-by-egressgateway-c");
+  // The empty document between them is skipped in the count.
+  EXPECT_NE(r.err.find("(document 3): The ASMEgressTrafficPolicy \"egress-by-egressgateway-c\" "
+                       "is invalid:\n* spec.egressRules[0].to[0].byEgressGateway.port: "),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("(document 2)"), std::string::npos) << r.err;
+  const auto out_lines = lines(r.out);
+  const auto separators = std::count(out_lines.begin(), out_lines.end(), "---");
+  EXPECT_EQ(separators, 2);
+}
+
+TEST(CheckCommand, PolicyFlagsApply) {
+  const Outcome r = run({"check", "-f", (kTestdata / "seed-auto-ports.yaml").string(),
+                     "--policy-namespace", "egress"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("* metadata.namespace: "), std::string::npos) << r.err;
+}
+
+TEST(CheckCommand, HelpExplainsExitStatus) {
+  const Outcome r = run({"check", "--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("Exit status"), std::string::npos);
+  EXPECT_NE(r.out.find("--old"), std::string::npos);
+}
+
+std::string base64_decode(std::string_view in) {
+  static const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (const char c : in) {
+    if (c == '=') break;
+    const auto index = alphabet.find(c);
+    if (index == std::string::npos) {
+      ADD_FAILURE() << "not base64: " << c;
+      return {};
+    }
+    buffer = (buffer << 6U) | static_cast<unsigned>(index);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> static_cast<unsigned>(bits)) & 0xFFU);
+    }
+  }
+  return out;
+}
+
+TEST(ReviewCommand, MutateAnswersWithAPatch) {
+  const fs::path review_file = kTestdata / "review-create-auto-ports.json";
+  const Outcome r = run({"review", "--mutate"}, review_file);
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.back(), '\n');
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "one line: the server's body";
+  const json::value answer = json::parse(r.out);
+  EXPECT_EQ(answer.at("apiVersion"), "admission.k8s.io/v1");
+  EXPECT_EQ(answer.at("response").at("uid"), "705ab4f5-6393-11e8-b7cc-42010a800002");
+  EXPECT_EQ(answer.at("response").at("allowed"), true);
+  EXPECT_EQ(answer.at("response").at("patchType"), "JSONPatch");
+
+  // The patch, applied by another JSON Patch implementation, gives the ports.
+  const auto request = nlohmann::json::parse(read_file(review_file));
+  const auto patch =
+      nlohmann::json::parse(base64_decode(answer.at("response").at("patch").as_string()));
+  const nlohmann::json patched = request["request"]["object"].patch(patch);
+  const auto& to = patched["spec"]["egressRules"][0]["to"];
+  std::map<std::string, std::int64_t> ports;
+  for (const auto& entry : to) {
+    ports[entry["name"].get<std::string>()] = entry["byEgressGateway"]["port"].get<std::int64_t>();
+  }
+  EXPECT_EQ(ports, kSeedAutoPorts);
+}
+
+TEST(ReviewCommand, ValidateNeverPatches) {
+  const Outcome r = run({"review", "--validate"}, kTestdata / "review-create-auto-ports.json");
+  EXPECT_LE(r.status, 1) << r.err;
+  const json::value answer = json::parse(r.out);
+  EXPECT_FALSE(answer.at("response").as_object().contains("patch"));
+}
+
+TEST(ReviewCommand, DenialIsExit1With422) {
+  json::value review = json::parse(read_file(kTestdata / "review-create-auto-ports.json"));
+  review.at("request").at("object").at("metadata").at("namespace") = "default";
+  const fs::path file = write_temp("review-denied.json", json::serialize(review));
+  const Outcome r = run({"review", "--validate"}, file);
+  EXPECT_EQ(r.status, 1) << r.err;
+  const json::value answer = json::parse(r.out);
+  EXPECT_EQ(answer.at("response").at("allowed"), false);
+  EXPECT_EQ(answer.at("response").at("status").at("code"), 422);
+}
+
+TEST(ReviewCommand, MalformedReviewIsExit2) {
+  const Outcome r = run({"review", "--mutate"}, kTestdata / "cli" / "review-malformed.json");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("uid"), std::string::npos) << r.err;
+
+  const Outcome not_json = run({"review", "--validate"}, kTestdata / "seed-http.yaml");
+  EXPECT_EQ(not_json.status, 2);
+  EXPECT_TRUE(not_json.out.empty());
+}
+
+TEST(ReviewCommand, NeedsExactlyOneEndpoint) {
+  EXPECT_EQ(run({"review"}, kTestdata / "review-create-auto-ports.json").status, 2);
+  EXPECT_EQ(run({"review", "--mutate", "--validate"}, kTestdata / "review-create-auto-ports.json")
+                .status,
+            2);
+}
+
+}  // namespace
+}  // namespace asmegress::cli
