@@ -276,6 +276,23 @@ func TestDefaultPolicyFlags(t *testing.T) {
 	}
 }
 
+func TestServerTuningFlags(t *testing.T) {
+	m, _ := render(t, RenderOptions{Values: map[string]interface{}{"server": map[string]interface{}{
+		"verbosity": 2, "threads": 4, "maxRequestBytes": 7340032, "extraArgs": []string{"--max-connections=64"},
+	}}})
+	args := containerArgs(t, m)
+	for _, want := range []string{"--v=2", "--threads=4", "--max-request-bytes=7340032", "--max-connections=64"} {
+		if !contains(args, want) {
+			t.Errorf("args %v lack %s", args, want)
+		}
+	}
+	for _, flag := range []string{"--v", "--threads", "--max-request-bytes", "--client-ca-file"} {
+		if _, ok := flagValue(containerArgs(t, mustRender(t)), flag); ok {
+			t.Errorf("%s set by default; the server's own default should apply", flag)
+		}
+	}
+}
+
 func TestBadValuesAreRefused(t *testing.T) {
 	cases := map[string]map[string]interface{}{
 		"kube-system as policy namespace": {"policy": map[string]interface{}{"namespace": "kube-system"}},
