@@ -37,7 +37,10 @@ struct YamlError {
 // "billion laughs", deeply nested brackets) is an error, not a crash.
 struct YamlLimits {
   std::size_t max_nodes = 1'000'000;  // values after alias expansion, whole stream
-  std::size_t max_depth = 1000;       // nested sequences and mappings
+  // Nested sequences and mappings. yaml-cpp's own recursion guard stops near
+  // 500 levels with a vague message; staying well below it gives a clear one,
+  // and everything read can be written and read back.
+  std::size_t max_depth = 256;
 };
 
 using YamlDocuments = boost::system::result<std::vector<YamlDocument>, YamlError>;
