@@ -318,6 +318,20 @@ TEST(AnswerReview, UpdateAllocatesOnlyTheNewEntry) {
   EXPECT_EQ(validated.at("allowed"), true) << validated.dump();
 }
 
+TEST(AnswerReview, TypeErrorInAGatewaySurvivesMutation) {
+  // The mutating webhook runs before validation: whatever it does to a badly
+  // typed byEgressGateway, the validating webhook must still refuse the object.
+  json object = load_json(kSeedAutoPorts);
+  object["spec"]["egressRules"][0]["to"][1]["byEgressGateway"] = "10001";
+  const json review = review_of(object);
+  const json mutated = response_of(answer(review, kMutate), review, kMutate);
+  const json after = mutated.contains("patch") ? apply_patch(object, decoded_patch(mutated)) : object;
+  const json second = review_of(after);
+  const json validated = response_of(answer(second, kValidate), second, kValidate);
+  EXPECT_EQ(validated.at("allowed"), false) << "a typo in byEgressGateway was silently replaced: "
+                                             << after["spec"]["egressRules"][0]["to"][1].dump();
+}
+
 TEST(AnswerReview, GenerateNameOnCreate) {
   json object = load_json(kSeedAutoPorts);
   object["metadata"].erase("name");

@@ -338,6 +338,28 @@ TEST(Mutation, UnusableEntriesStayBlank) {
   }
 }
 
+TEST(Mutation, MalformedGatewayIsNotBlank) {
+  // Blank is absent, null, {} or port 0/null. A badly typed byEgressGateway or
+  // port is something the user set: the object is then mixed (and unannotated),
+  // so nothing is allocated and validation reports the type error.
+  struct Case {
+    std::string name;
+    json gateway;
+  };
+  for (const Case& c : {Case{"gateway_string", "10001"}, Case{"gateway_number", 10001},
+                        Case{"gateway_array", json::array({10001})},
+                        Case{"port_string", json{{"port", "10001"}}},
+                        Case{"port_float", json{{"port", 10001.5}}},
+                        Case{"port_negative", json{{"port", -5}}}}) {
+    const json input = make_policy({{https("api", "api.example.com"),
+                                     https("cdn", "cdn.example.com", 443, c.gateway),
+                                     tcp("db", "10.0.0.1", 5432)}});
+    const Mutated m = mutate(input);
+    EXPECT_EQ(m.patch, json::array()) << c.name << ": " << m.patch.dump();
+    EXPECT_EQ(m.object, input) << c.name;
+  }
+}
+
 TEST(Mutation, GenerateNameOnCreate) {
   json input = load_json(kSeedAutoPorts);
   input["metadata"].erase("name");

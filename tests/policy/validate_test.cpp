@@ -399,6 +399,59 @@ std::vector<Case> cases() {
   add("type_selector_value_number", E, {op_add(F0 + "/workloadSelector", {{"app", 5}})},
       {{kInvalid, f0 + ".workloadSelector[app]"}});
 
+  // More edges of the same rules.
+  add("metadata_absent", E, {op_remove("/metadata")},
+      {{kRequired, "metadata.namespace"}, {kRequired, "metadata.name"}});
+  add("literal_rule_gateway_name_32_chars", E,
+      {op_add("/spec/byEgressGateway/name", label(32)), op_add("/metadata/name", label(32))}, {},
+      literal_names);
+  add("selector_key_name_63_chars", E,
+      {op_add(F0 + "/workloadSelector", {{std::string(63, 'k'), "v"}})}, {});
+  add("selector_key_name_64_chars", E,
+      {op_add(F0 + "/workloadSelector", {{std::string(64, 'k'), "v"}})},
+      {{kInvalid, f0 + ".workloadSelector"}});
+  add("selector_key_empty_name_after_prefix", E,
+      {op_add(F0 + "/workloadSelector", {{"example.com/", "v"}})},
+      {{kInvalid, f0 + ".workloadSelector"}});
+  add("selector_key_prefix_not_dns", E,
+      {op_add(F0 + "/workloadSelector", {{"Example_Com/app", "v"}})},
+      {{kInvalid, f0 + ".workloadSelector"}});
+  add("to_name_duplicate_twice", E,
+      {op_add(T1 + "/name", "example-http"), op_add(T2 + "/name", "example-http")},
+      {{kDuplicate, t1 + ".name"}, {kDuplicate, t2 + ".name"}});
+  add("host_ipv6_malformed", E, {op_add(T2 + "/hosts", {"2001:db8::1::2"})},
+      {{kInvalid, t2 + ".hosts[0]"}});
+  add("host_ipv6_bracketed", E, {op_add(T2 + "/hosts", {"[2001:db8::1]"})},
+      {{kInvalid, t2 + ".hosts[0]"}});
+  add("host_ipv4_mapped_ipv6", E, {op_add(T2 + "/hosts", {"::ffff:10.0.0.1"})}, {});
+  add("host_bare_wildcard", E, {op_add(T0 + "/hosts", {"*"})}, {{kInvalid, t0 + ".hosts[0]"}});
+  add("host_with_port", E, {op_add(T0 + "/hosts", {"www.example.com:80"})},
+      {{kInvalid, t0 + ".hosts[0]"}});
+  add("host_label_64_chars", E, {op_add(T0 + "/hosts", {std::string(64, 'a') + ".com"})},
+      {{kInvalid, t0 + ".hosts[0]"}});
+  add("https_upgrade_null_is_absent", E, {op_add(T0 + "/httpsUpgrade", nullptr)}, {});
+  add("https_three_on_one_port", E,
+      {op_add("/spec/egressRules/0/to/-", entry("b-https", "HTTPS", {"b.example.com"}, 443, 10001)),
+       op_add("/spec/egressRules/0/to/-",
+              entry("api-alt-https", "HTTPS", {"api.example.com"}, 8443, 10001))},
+      {{kInvalid, "spec.egressRules[0].to[4].byEgressGateway.port"}});
+  add("https_same_destination_other_extra_hosts", E,
+      {op_add("/spec/egressRules/-",
+              second_rule(entry("example-https-b", "HTTPS", {"api.example.com", "x.example.com"},
+                                443, 10001)))},
+      {});
+  add("type_gateway_port_uint64_max", E,
+      {op_add(T1 + "/byEgressGateway/port", 18446744073709551615ULL)},
+      {{kInvalid, t1 + ".byEgressGateway.port"}});
+  add("type_port_number_negative", E, {op_add(T0 + "/port/number", -80)},
+      {{kInvalid, t0 + ".port.number"}});
+  add("type_https_upgrade_port_string", E,
+      {op_add(T0 + "/httpsUpgrade", {{"enabled", true}, {"port", "443"}})},
+      {{kInvalid, t0 + ".httpsUpgrade.port"}});
+  add("type_to_gateway_string", E, {op_add(T1 + "/byEgressGateway", "10001")},
+      {{kInvalid, t1 + ".byEgressGateway"}});
+  add("type_metadata_name_number", E, {op_add("/metadata/name", 7)}, {{kInvalid, "metadata.name"}});
+
   add("unknown_fields_ignored", E,
       {op_add("/status", {{"message", "ok"}}), op_add(T0 + "/comment", "x"),
        op_add("/spec/extra", {1, 2, 3})},
@@ -650,6 +703,15 @@ TEST(InvalidMessage, OneErrorAndSeveral) {
             "ASMEgressTrafficPolicy.istio.alibabacloud.com \"egress-by-gw\" is invalid: "
             "[spec.egressRules: Required value, metadata.namespace: Invalid value: \"default\": "
             "must be istio-egress]");
+}
+
+TEST(InvalidMessage, NamesTheObjectInFull) {
+  // Object names run up to 253 characters; the message names the object as is.
+  const std::string name = "egress-by-" + std::string(200, 'x');
+  const FieldError a = FieldError::required(FieldPath("spec").child("egressRules"));
+  EXPECT_EQ(invalid_message(name, {a}),
+            "ASMEgressTrafficPolicy.istio.alibabacloud.com \"" + name +
+                "\" is invalid: spec.egressRules: Required value");
 }
 
 TEST(IsEgressPolicy, ByGroupAndKind) {
