@@ -21,8 +21,11 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 # Only the executable: the test suites and benchmarks need packages the
-# image does not.
+# image does not. Warnings stay warnings here: -Werror is the developers' and
+# CI's gate, and an image built FROM another BASE_IMAGE (another compiler)
+# must not fail on a new diagnostic.
 RUN cmake --preset release -DASM_EGRESS_BUILD_TESTS=OFF -DASM_EGRESS_BUILD_BENCH=OFF \
+      -DASM_EGRESS_WARNINGS_AS_ERRORS=OFF \
  && cmake --build --preset release --target asm-egress-webhook \
  && strip --strip-unneeded build/release/cli/asm-egress-webhook
 

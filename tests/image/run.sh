@@ -106,12 +106,15 @@ if ! podman image exists "$base_image" 2>/dev/null; then
     rm -rf "$rootfs"
   fi
   log "importing $base_tar as $base_image"
-  timeout 300 podman import --change 'CMD ["bash"]' "$base_tar" "$base_image" >/dev/null ||
-    die "podman import of the base image failed"
+  timeout 300 podman import --change 'CMD ["bash"]' "$base_tar" "$base_image" >"$work/import.log" 2>&1 ||
+    { cat "$work/import.log"; die "podman import of the base image failed"; }
 fi
 ok "base image $base_image available"
 
 # --- build -----------------------------------------------------------------
+# Earlier runs' final images are untagged once rebuilt; drop them so the cache
+# does not grow without bound (the layers the next build reuses stay).
+podman image prune -f >/dev/null 2>&1
 log "building $image (timeout ${build_timeout}s; log in the output below on failure)"
 start=$SECONDS
 if timeout "$build_timeout" buildah bud --pull=never --network host --layers \
