@@ -740,6 +740,22 @@ func TestCertManagerMode(t *testing.T) {
 	}
 }
 
+func TestOptionalAPIsMustBeServed(t *testing.T) {
+	bare := []string{}
+	if _, err := Render(RenderOptions{ReleaseName: release, Namespace: namespace, ExtraAPIVersions: bare,
+		Values: map[string]interface{}{"certificates": map[string]interface{}{"mode": "certManager"}}}); err == nil ||
+		!strings.Contains(err.Error(), "cert-manager") {
+		t.Errorf("certManager mode without cert-manager rendered (err %v)", err)
+	}
+	if _, err := Render(RenderOptions{ReleaseName: release, Namespace: namespace, ExtraAPIVersions: bare,
+		Values: map[string]interface{}{"serviceMonitor": map[string]interface{}{"enabled": true}}}); err == nil {
+		t.Error("a ServiceMonitor rendered for a cluster without the Prometheus Operator")
+	}
+	if _, err := Render(RenderOptions{ReleaseName: release, Namespace: namespace, ExtraAPIVersions: bare}); err != nil {
+		t.Errorf("defaults need no optional API: %v", err)
+	}
+}
+
 func TestCertManagerWithExternalIssuer(t *testing.T) {
 	m, _ := render(t, RenderOptions{Values: map[string]interface{}{"certificates": map[string]interface{}{
 		"mode": "certManager", "certManager": map[string]interface{}{"issuerRef": map[string]interface{}{"name": "corp-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}},

@@ -36,7 +36,12 @@ type RenderOptions struct {
 	// Only the built-in engine can use them: helm template never sees a cluster.
 	Existing  map[string]map[string]interface{}
 	IsUpgrade bool
+	// Optional API groups the cluster serves (nil: cert-manager and the
+	// Prometheus Operator both present).
+	ExtraAPIVersions []string
 }
+
+var defaultExtraAPIVersions = []string{"cert-manager.io/v1", "monitoring.coreos.com/v1"}
 
 // Rendered is the output of one render.
 type Rendered struct {
@@ -111,6 +116,9 @@ func Render(opts RenderOptions) (*Rendered, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = "asm-egress-webhook"
 	}
+	if opts.ExtraAPIVersions == nil {
+		opts.ExtraAPIVersions = defaultExtraAPIVersions
+	}
 	if HelmOnPath() && len(opts.Existing) == 0 && !opts.IsUpgrade {
 		return renderWithHelm(opts)
 	}
@@ -131,10 +139,12 @@ func renderWithHelm(opts RenderOptions) (*Rendered, error) {
 	if err := os.WriteFile(valuesFile, data, 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("helm", "template", opts.ReleaseName, ChartDir(),
-		"--namespace", opts.Namespace, "--kube-version", testKubeVersion,
-		"--api-versions", "cert-manager.io/v1", "--api-versions", "monitoring.coreos.com/v1",
-		"-f", valuesFile)
+	args := []string{"template", opts.ReleaseName, ChartDir(),
+		"--namespace", opts.Namespace, "--kube-version", testKubeVersion, "-f", valuesFile}
+	for _, v := range opts.ExtraAPIVersions {
+		args = append(args, "--api-versions", v)
+	}
+	cmd := exec.Command("helm", args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -243,8 +253,8 @@ func renderBuiltin(opts RenderOptions) (*Rendered, error) {
 	}
 	caps := Capabilities{
 		KubeVersion: KubeVersion{Version: testKubeVersion, Major: "1", Minor: "28"},
-		APIVersions: VersionSet{"v1", "apps/v1", "policy/v1", "admissionregistration.k8s.io/v1",
-			"apiextensions.k8s.io/v1", "networking.k8s.io/v1", "cert-manager.io/v1", "monitoring.coreos.com/v1"},
+		APIVersions: append(VersionSet{"v1", "apps/v1", "policy/v1", "admissionregistration.k8s.io/v1",
+			"apiextensions.k8s.io/v1", "networking.k8s.io/v1"}, opts.ExtraAPIVersions...),
 	}
 	out := &Rendered{Engine: "text/template+sprig"}
 	var manifests strings.Builder

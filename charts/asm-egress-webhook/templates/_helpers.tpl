@@ -93,6 +93,12 @@ instead of producing a webhook that blocks the wrong namespace.
 {{- if and (eq .Values.certificates.mode "secret") (not .Values.certificates.secret.caBundle) -}}
 {{- fail "certificates.mode=secret needs certificates.secret.caBundle (printed by certs/make-certs.sh)" -}}
 {{- end -}}
+{{- if and (eq .Values.certificates.mode "certManager") (not (.Capabilities.APIVersions.Has "cert-manager.io/v1")) -}}
+{{- fail "certificates.mode=certManager, but this cluster does not serve cert-manager.io/v1: install cert-manager first, or use certificates.mode=builtin" -}}
+{{- end -}}
+{{- if and .Values.serviceMonitor.enabled (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) -}}
+{{- fail "serviceMonitor.enabled=true, but this cluster does not serve monitoring.coreos.com/v1 (the Prometheus Operator's ServiceMonitor)" -}}
+{{- end -}}
 {{- if not (has .Values.server.tlsMinVersion (list "VersionTLS12" "VersionTLS13")) -}}
 {{- fail (printf "server.tlsMinVersion must be VersionTLS12 or VersionTLS13, not %q" .Values.server.tlsMinVersion) -}}
 {{- end -}}
