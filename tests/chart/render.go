@@ -308,6 +308,13 @@ func helmFuncMap(root *template.Template, opts RenderOptions) template.FuncMap {
 		}
 		return m
 	}
+	f["fromYamlArray"] = func(s string) []interface{} {
+		var a []interface{}
+		if err := yaml.Unmarshal([]byte(s), &a); err != nil {
+			return []interface{}{err.Error()}
+		}
+		return a
+	}
 	f["toJson"] = func(v interface{}) string {
 		data, err := json.Marshal(v)
 		if err != nil {

@@ -214,6 +214,20 @@ else
   bad "no JSONPatch with ports 10000/10001 in the answer: $(head -c 400 "$work/mutate.json")"
 fi
 
+# The server's answer is exactly what the offline command prints.
+if timeout 30 podman run -i --rm --pull=never --network none --entrypoint asm-egress-webhook "$image" \
+  review --mutate <"$review" >"$work/offline.json" 2>/dev/null && cmp -s "$work/offline.json" "$work/mutate.json"; then
+  ok "/mutate answer is byte-for-byte 'review --mutate' run in the image"
+else
+  bad "/mutate and 'review --mutate' differ: $(head -c 200 "$work/offline.json")"
+fi
+seeds_ok=1
+for seed in "$src"/tests/testdata/seed-*.yaml; do
+  timeout 30 podman run -i --rm --pull=never --network none --entrypoint asm-egress-webhook "$image" \
+    check -f - <"$seed" >/dev/null 2>"$work/check.err" || { seeds_ok=0; echo "  $(basename "$seed"): $(head -c 300 "$work/check.err")"; }
+done
+((seeds_ok)) && ok "'check' in the image admits every seed example" || bad "'check' in the image refused a seed example"
+
 code=$(post /validate "$work/validate.json" "$review")
 body=$(tr -d ' \n' <"$work/validate.json")
 if [[ $code == 200 && $body == *"\"uid\":\"$uid\""* && $body != *'"patch"'* ]]; then
