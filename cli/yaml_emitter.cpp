@@ -52,7 +52,8 @@ void double_quoted(std::string& out, std::string_view s) {
       continue;
     }
     // Code points YAML readers take as line breaks or byte-order marks
-    // (C1 controls, U+2028, U+2029, U+FEFF, U+FFFE/F) are escaped too.
+    // (C1 controls, U+2028, U+2029, U+FEFF, U+FFFE/F) are escaped too. Bytes
+    // that are not UTF-8 pass through as they are, as yaml-cpp read them.
     if (byte == 0xC2 && i + 1 < s.size()) {
       const auto next = static_cast<unsigned char>(s[i + 1]);
       if (next >= 0x80 && next <= 0x9F) {
@@ -65,7 +66,8 @@ void double_quoted(std::string& out, std::string_view s) {
       const auto b1 = static_cast<unsigned char>(s[i + 1]);
       const auto b2 = static_cast<unsigned char>(s[i + 2]);
       const unsigned cp = ((byte & 0x0FU) << 12U) | ((b1 & 0x3FU) << 6U) | (b2 & 0x3FU);
-      if (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF) {
+      const bool continuation = (b1 & 0xC0U) == 0x80U && (b2 & 0xC0U) == 0x80U;
+      if (continuation && (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF)) {
         hex_escape(out, 'u', cp, 4);
         i += 2;
         continue;

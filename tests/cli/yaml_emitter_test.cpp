@@ -142,6 +142,14 @@ TEST(YamlEmitter, TopLevelScalarsAndEmptyContainers) {
   }
 }
 
+TEST(YamlEmitter, BytesThatAreNotUtf8PassThrough) {
+  // yaml-cpp reads such bytes as they are; written back, they must neither be
+  // taken for an escaped U+FFFF nor lost.
+  const json::value v = json::object{{"k", "a\xEF\xEF\xBF\xFF\xC2" "b"}, {"\xEF\xBF", 1}};
+  const std::string yaml = to_yaml(v);
+  EXPECT_EQ(read_back(yaml), v) << yaml;
+}
+
 TEST(YamlEmitter, QuotedKeys) {
   const json::value v = json::parse(R"({"80":1,"true":2,"":3,"a: b":4,"x\ny":5,"<<":6})");
   const std::string yaml = to_yaml(v);
