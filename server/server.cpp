@@ -38,6 +38,8 @@ Server::~Server() {
     shutdown();
     wait();
   }
+  // Its timer must go before the io_context does; no thread runs it any more.
+  certificates_.reset();
 }
 
 void Server::resolve_certificate_files() {

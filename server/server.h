@@ -67,8 +67,13 @@ class Server {
   Metrics& metrics_;
   Logger& logger_;
 
-  // Declared first so it is destroyed last: everything below holds handles
-  // into it.
+  // What sessions refer to outlives the io_context: sessions still queued when
+  // it is destroyed (grace period over) unregister themselves from tracker_.
+  ConnectionTracker tracker_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<SessionEnvironment> environment_;
+  std::unique_ptr<CertificateReloader> certificates_;  // reset in ~Server, before io_context_
+
   boost::asio::io_context io_context_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   boost::asio::strand<boost::asio::io_context::executor_type> control_;
@@ -79,10 +84,6 @@ class Server {
   std::atomic<bool> shutdown_requested_{false};
   std::chrono::steady_clock::time_point shutdown_deadline_{};
 
-  std::unique_ptr<CertificateReloader> certificates_;
-  std::unique_ptr<Router> router_;
-  ConnectionTracker tracker_;
-  std::unique_ptr<SessionEnvironment> environment_;
   std::shared_ptr<Listener> listener_;
   std::uint16_t port_ = 0;
   std::vector<std::thread> threads_;

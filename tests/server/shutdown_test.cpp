@@ -59,6 +59,22 @@ TEST(Shutdown, RequestInFlightIsAnsweredAfterTheListenerCloses) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
+TEST(Shutdown, GracePeriodBoundsAClientThatNeverFinishes) {
+  RunningServer server([](ServerConfig& config) {
+    config.shutdown_drain_period = std::chrono::milliseconds(100);
+    config.shutdown_grace_period = std::chrono::milliseconds(600);
+  });
+  auto stuck = server.client();
+  stuck->write_raw(raw_post("/mutate", std::string(1000, ' ')).substr(0, 200));
+  ASSERT_TRUE(eventually([&] { return server.logs().find("\"port\"") != std::string::npos; }));
+  const auto started = std::chrono::steady_clock::now();
+  server.stop();
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(took, std::chrono::milliseconds(500));
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_NE(server.logs().find("grace period over"), std::string::npos);
+}
+
 TEST(Shutdown, KeepAliveClientsGetEveryAnswerAndAreToldToClose) {
   RunningServer server([](ServerConfig& config) {
     config.shutdown_drain_period = std::chrono::milliseconds(300);

@@ -1,0 +1,91 @@
+// A slow or silent client holds a connection only for a bounded time, and the
+// number of connections is capped.
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "tests/server/server_fixture.h"
+
+namespace asmegress::server::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool connection_is_closed_by_server(TlsClient& client) {
+  try {
+    client.read_response();
+    return false;
+  } catch (const boost::system::system_error& e) {
+    // EOF/stream truncated, not our own 10 s receive timeout.
+    return e.code() != boost::asio::error::would_block && e.code() != boost::asio::error::try_again;
+  }
+}
+
+TEST(Limits, ConnectionsOverTheLimitAreClosedAtOnce) {
+  RunningServer server([](ServerConfig& config) { config.max_connections = 2; });
+  auto first = server.client();
+  auto second = server.client();
+  first->connect();
+  second->connect();
+  ASSERT_EQ(first->request("GET", "/healthz", {}, {}).result_int(), 200u);
+  auto third = server.client();
+  EXPECT_THROW(third->connect(), boost::system::system_error);
+  // The two admitted connections are unaffected.
+  EXPECT_EQ(second->request("GET", "/healthz", {}, {}).result_int(), 200u);
+  // A slot freed is a slot available again.
+  first->close();
+  EXPECT_TRUE(eventually([&] {
+    try {
+      third->connect();
+      return third->request("GET", "/healthz", {}, {}).result_int() == 200u;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }));
+}
+
+TEST(Limits, IncompleteHeaderTimesOut) {
+  RunningServer server([](ServerConfig& config) { config.header_timeout = 300ms; });
+  auto client = server.client();
+  client->write_raw("POST /mutate HTTP/1.1\r\nHost: localhost\r\n");
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(connection_is_closed_by_server(*client));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST(Limits, IncompleteBodyTimesOut) {
+  RunningServer server([](ServerConfig& config) { config.body_timeout = 300ms; });
+  auto client = server.client();
+  client->write_raw(raw_post("/mutate", std::string(100, ' ')).substr(0, 150));
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(connection_is_closed_by_server(*client));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST(Limits, IdleKeepAliveConnectionIsClosed) {
+  RunningServer server([](ServerConfig& config) { config.idle_timeout = 300ms; });
+  auto client = server.client();
+  ASSERT_EQ(client->request("GET", "/healthz", {}, {}).result_int(), 200u);
+  ASSERT_TRUE(client->connected());
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(connection_is_closed_by_server(*client));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST(Limits, SilentClientNeverCompletingTheHandshakeIsDropped) {
+  RunningServer server([](ServerConfig& config) { config.handshake_timeout = 300ms; });
+  boost::asio::io_context io_context;
+  boost::asio::ip::tcp::socket socket(io_context);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+  timeval timeout{10, 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  char byte = 0;
+  boost::system::error_code ec;
+  socket.read_some(boost::asio::buffer(&byte, 1), ec);  // returns when the server closes
+  EXPECT_EQ(ec, boost::asio::error::eof);
+  EXPECT_TRUE(eventually([&] { return server.metrics().tls_handshake_failures() == 1; }));
+}
+
+}  // namespace
+}  // namespace asmegress::server::testing
