@@ -102,7 +102,9 @@ bool is_egress_policy(const json::value& object) {
 
 std::string invalid_message(std::string_view name, const FieldErrors& errors) {
   // errors.NewInvalid: one error bare, several in brackets (utilerrors.Aggregate).
-  std::string message = std::string(kKind) + "." + std::string(kGroup) + " " + quote(name) +
+  // The name in full (quote() shortens long values): it says which object.
+  std::string message = std::string(kKind) + "." + std::string(kGroup) + " " +
+                        json::serialize(json::string_view(name.data(), name.size())) +
                         " is invalid: ";
   if (errors.size() != 1) message += '[';
   for (std::size_t i = 0; i < errors.size(); ++i) {

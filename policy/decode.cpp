@@ -133,7 +133,7 @@ class Decoder {
   Source source(const json::value* v, const FieldPath& path) {
     Source s;
     s.path = path;
-    const json::object* o = object(v, path);
+    const json::object* o = object(v, path, &s.presence);
     s.namespace_name = string(member(o, "namespace"), LazyPath(path, "namespace"));
     const FieldPath selector_path = path.child("workloadSelector");
     if (const json::object* labels = object(member(o, "workloadSelector"), selector_path)) {
@@ -149,7 +149,7 @@ class Decoder {
   Destination destination(const json::value* v, const FieldPath& path) {
     Destination d;
     d.path = path;
-    const json::object* o = object(v, path);
+    const json::object* o = object(v, path, &d.presence);
     d.name = string(member(o, "name"), LazyPath(path, "name"));
 
     const FieldPath hosts_path = path.child("hosts");
@@ -179,7 +179,7 @@ class Decoder {
   EgressRule rule(const json::value* v, const FieldPath& path, std::size_t rule_index) {
     EgressRule r;
     r.path = path;
-    const json::object* o = object(v, path);
+    const json::object* o = object(v, path, &r.presence);
     r.name = string(member(o, "name"), LazyPath(path, "name"));
 
     const FieldPath from_path = path.child("from");

@@ -51,9 +51,17 @@ struct HttpsUpgrade {
   Field<std::int64_t> port;
 };
 
+// Whether a to[] entry leaves its gateway port to the allocator.
+enum class GatewayPort : unsigned char {
+  Blank,      // byEgressGateway absent, null, {} or with port 0 (or null)
+  Set,        // a port is given (valid or not: validation says)
+  Malformed,  // the entry or its byEgressGateway is not an object
+};
+
 // One to[] entry: an external service reached through the gateway.
 struct Destination {
   FieldPath path;  // spec.egressRules[i].to[j]
+  Presence presence = Presence::Absent;
   std::size_t rule_index = 0;
   std::size_t to_index = 0;
   Field<std::string> name;
@@ -64,21 +72,28 @@ struct Destination {
   GatewayRef gateway;
   HttpsUpgrade https_upgrade;
 
-  // A blank gateway port is one the allocator may fill: byEgressGateway
-  // absent, null, {} or with port 0.
-  [[nodiscard]] bool gateway_port_blank() const {
-    return !gateway.port.present || (gateway.port.value && *gateway.port.value == 0);
+  [[nodiscard]] GatewayPort gateway_port() const {
+    if (presence != Presence::Present || gateway.presence == Presence::WrongType) {
+      return GatewayPort::Malformed;
+    }
+    if (!gateway.port.present || (gateway.port.value && *gateway.port.value == 0)) {
+      return GatewayPort::Blank;
+    }
+    return GatewayPort::Set;
   }
+  [[nodiscard]] bool gateway_port_blank() const { return gateway_port() == GatewayPort::Blank; }
 };
 
 struct Source {
   FieldPath path;
+  Presence presence = Presence::Absent;
   Field<std::string> namespace_name;
   std::vector<std::pair<std::string, std::optional<std::string>>> selector;
 };
 
 struct EgressRule {
   FieldPath path;
+  Presence presence = Presence::Absent;
   Field<std::string> name;
   Presence from_presence = Presence::Absent;
   std::vector<Source> from;

@@ -41,7 +41,15 @@ bool allocation_applies(const Policy& policy, const Policy* old_policy) {
   std::size_t blank = 0;
   std::size_t set = 0;
   for (const auto& r : policy.rules) {
-    for (const auto& d : r.to) (d.gateway_port_blank() ? blank : set)++;
+    for (const auto& d : r.to) {
+      switch (d.gateway_port()) {
+        case GatewayPort::Blank: ++blank; break;
+        case GatewayPort::Set: ++set; break;
+        // A broken entry might have been meant to carry a port: guessing
+        // would hide the mistake, so the object is left for validation.
+        case GatewayPort::Malformed: return false;
+      }
+    }
   }
   if (blank == 0) return false;
   if (set == 0) return true;

@@ -139,8 +139,11 @@ class PolicyValidator {
     std::size_t with_port = 0;
     std::size_t blank = 0;
     for (const auto& r : p.rules) {
-      rule(r);
-      for (const auto& d : r.to) (d.gateway_port_blank() ? blank : with_port)++;
+      if (r.presence == Presence::Present) rule(r);
+      for (const auto& d : r.to) {
+        if (d.gateway_port() == GatewayPort::Blank) ++blank;
+        if (d.gateway_port() == GatewayPort::Set) ++with_port;
+      }
     }
     if (with_port > 0 && blank > 0) {
       for (const auto& r : p.rules) {
@@ -159,11 +162,17 @@ class PolicyValidator {
     if (missing(r.from_presence, r.from.empty())) {
       errors_.push_back(FieldError::required(r.path.child("from"), "at least one source"));
     }
-    for (const auto& s : r.from) source(s);
+    for (const auto& s : r.from) {
+      if (s.presence == Presence::Present) source(s);
+    }
     if (missing(r.to_presence, r.to.empty())) {
       errors_.push_back(FieldError::required(r.path.child("to"), "at least one destination"));
     }
-    for (const auto& d : r.to) destination(d);
+    // An entry of the wrong type has its error; checking its absent fields
+    // would only repeat it.
+    for (const auto& d : r.to) {
+      if (d.presence == Presence::Present) destination(d);
+    }
   }
 
   void source(const Source& s) {
@@ -281,7 +290,7 @@ class PolicyValidator {
       errors_.push_back(FieldError::forbidden(
           path.child("name"), "the gateway is named once, in spec.byEgressGateway.name"));
     }
-    if (d.gateway_port_blank() || !d.gateway.port.has()) return;
+    if (d.gateway_port() != GatewayPort::Set || !d.gateway.port.has()) return;
     const std::int64_t port = *d.gateway.port.value;
     const FieldPath port_path = path.child("port");
     if (port < 1 || port > kMaxPort) {
@@ -321,7 +330,7 @@ class PolicyValidator {
     std::unordered_map<std::int64_t, std::vector<const Destination*>> by_port;
     for (const auto& r : p.rules) {
       for (const auto& d : r.to) {
-        if (d.gateway_port_blank() || !d.gateway.port.has() || !known_protocol(d.port.protocol) ||
+        if (d.gateway_port() != GatewayPort::Set || !d.gateway.port.has() || !known_protocol(d.port.protocol) ||
             d.hosts.empty() || !d.hosts.front()) {
           continue;
         }
