@@ -61,6 +61,7 @@ issue() {  # issue CA_DIR OUT_DIR serverAuth|clientAuth
 
 # Serving files behind a symlinked folder, the way a mounted Secret rotates.
 prepare_serving_pki() {
+  rm -rf "$work/pki" "$work/other" "$work/client" "$work/stranger"
   make_ca pki
   issue pki "$work/pki/gen1" serverAuth
   issue pki "$work/pki/gen2" serverAuth
