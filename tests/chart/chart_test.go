@@ -980,3 +980,44 @@ func TestMakeCertsScriptWithSecretMode(t *testing.T) {
 		checkServingPair(t, Str(one(t, m, kind), "webhooks", 0, "clientConfig", "caBundle"), read("tls.crt"), read("tls.key"), fullname)
 	}
 }
+
+func sourceFile(t *testing.T, rel string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(ChartDir(), "..", "..", rel))
+	if err != nil {
+		t.Fatalf("reading %s: %v", rel, err)
+	}
+	return string(data)
+}
+
+// The chart must not drift from the binary it deploys: every flag it passes
+// is one the serve command declares, and every path it probes or calls is
+// one the server routes.
+func TestChartMatchesTheServerSources(t *testing.T) {
+	m, _ := render(t, RenderOptions{Values: map[string]interface{}{
+		"server":     map[string]interface{}{"verbosity": 1, "threads": 2, "maxRequestBytes": 1024},
+		"clientAuth": map[string]interface{}{"caConfigMap": "ca"},
+	}})
+	flagsSource := sourceFile(t, "cli/serve_command.cpp") + sourceFile(t, "cli/policy_flags.cpp")
+	for _, a := range containerArgs(t, m) {
+		name := strings.SplitN(a, "=", 2)[0]
+		if !strings.Contains(flagsSource, `"`+name+`"`) && !strings.Contains(flagsSource, ","+name+`"`) {
+			t.Errorf("flag %s is not declared by the serve command", name)
+		}
+	}
+	router := sourceFile(t, "server/router.cpp")
+	c := container(t, m)
+	paths := []string{Str(c, "readinessProbe", "httpGet", "path"), Str(c, "livenessProbe", "httpGet", "path"), "/metrics"}
+	for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"} {
+		paths = append(paths, Str(one(t, m, kind), "webhooks", 0, "clientConfig", "service", "path"))
+	}
+	for _, p := range paths {
+		if !strings.Contains(router, `"`+p+`"`) {
+			t.Errorf("path %s is not routed by server/router.cpp", p)
+		}
+	}
+	preStop := Strings(c, "lifecycle", "preStop", "exec", "command")
+	if len(preStop) < 2 || !strings.Contains(sourceFile(t, "cli/main.cpp"), `"`+preStop[1]+`"`) {
+		t.Errorf("preStop subcommand %v is not declared in cli/main.cpp", preStop)
+	}
+}
