@@ -56,6 +56,16 @@ std::string_view display_name(const AdmissionRequest& request) {
   return string_at(request.object, "generateName");
 }
 
+// A person reads these; past a hundred, more of them help no one, and a
+// hostile request could turn a few bytes per entry into a huge answer.
+void cap_errors(FieldErrors& errors) {
+  if (errors.size() <= kMaxReportedErrors) return;
+  const std::size_t omitted = errors.size() - kMaxReportedErrors;
+  errors.resize(kMaxReportedErrors);
+  errors.push_back({ErrorType::TooMany, "<object>", std::to_string(omitted),
+                    "more errors not shown; fix the ones above first"});
+}
+
 MutationResult mutate_with_storage(const json::value& object, const json::value* old_object,
                                    const Settings& settings, const json::storage_ptr& storage) {
   // Built in place with `storage`: assigning a value from another storage
@@ -68,6 +78,7 @@ MutationResult mutate_with_storage(const json::value& object, const json::value*
   PortAllocation allocation = allocate_ports(
       decoded.policy, old_decoded ? &old_decoded->policy : nullptr, settings);
   result.errors = std::move(allocation.errors);
+  cap_errors(result.errors);
   if (!result.errors.empty() || allocation.assignments.empty()) return result;
   for (const auto& a : allocation.assignments) set_gateway_port(result.object, a);
   if (!decoded.policy.ports_auto_allocated) mark_auto_allocated(result.object);
@@ -126,6 +137,7 @@ ValidationResult validate_policy(const json::value& object, const json::value* /
   DecodedPolicy decoded = decode_policy(object);
   result.errors = std::move(decoded.errors);
   validate(decoded.policy, settings, result.errors, result.warnings);
+  cap_errors(result.errors);
   return result;
 }
 
@@ -175,18 +187,21 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   }
   const json::value* old_object =
       request.operation == Operation::Update ? request.old_object : nullptr;
+  // The API server never sends an object of another kind than request.kind,
+  // but if something does, it is not ours to patch; validation says why.
+  const bool mutable_object = is_egress_policy(*request.object);
 
   FieldErrors errors;
   std::vector<std::string> warnings;
   json::array patch(storage);
-  if (webhook == WebhookKind::Mutating) {
+  if (webhook == WebhookKind::Mutating && mutable_object) {
     MutationResult m = mutate_with_storage(*request.object, old_object, settings, storage);
     errors = std::move(m.errors);
     patch = std::move(m.patch);
     s.ports_allocated = errors.empty() ? m.ports_allocated : 0;
     if (errors.empty()) s.reason = patch.empty() ? "" : "Patched";
     else s.reason = "PortsExhausted";
-  } else {
+  } else if (webhook == WebhookKind::Validating) {
     ValidationResult v = validate_policy(*request.object, old_object, request.operation, settings);
     errors = std::move(v.errors);
     warnings = std::move(v.warnings);

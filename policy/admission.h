@@ -64,6 +64,9 @@ struct MutationResult {
 MutationResult mutate_policy(const boost::json::value& object,
                              const boost::json::value* old_object, const Settings& settings);
 
+// Validation reports at most this many errors, then one saying how many more.
+inline constexpr std::size_t kMaxReportedErrors = 100;
+
 struct ValidationResult {
   FieldErrors errors;
   std::vector<std::string> warnings;

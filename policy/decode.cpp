@@ -1,6 +1,8 @@
 #include "policy/decode.h"
 
+#include <algorithm>
 #include <limits>
+#include <string>
 
 #include <boost/json.hpp>
 
@@ -46,6 +48,24 @@ class Decoder {
  public:
   explicit Decoder(FieldErrors& errors) : errors_(errors) {}
 
+  // Rules, sources and destinations decoded so far fit the budget. A 7 MiB
+  // request of empty entries ("{},{},...") would otherwise decode into more
+  // than a gigabyte of model; etcd's object limit (1.5 MiB) allows no real
+  // policy anywhere near it.
+  bool take_item(const FieldPath& list) {
+    if (items_ < kMaxDecodedItems) {
+      ++items_;
+      return true;
+    }
+    if (!budget_reported_) {
+      budget_reported_ = true;
+      errors_.push_back({ErrorType::TooMany, list.str(), std::nullopt,
+                         "the policy may hold at most " + std::to_string(kMaxDecodedItems) +
+                             " rules, sources and destinations in all"});
+    }
+    return false;
+  }
+
   // The member `key` of `parent`, or nullptr when absent or null.
   static const json::value* member(const json::object* parent, std::string_view key) {
     if (parent == nullptr) return nullptr;
@@ -78,8 +98,8 @@ class Decoder {
     return nullptr;
   }
 
-  Field<std::string> string(const json::value* v, const LazyPath& path) {
-    Field<std::string> f;
+  Field<std::string_view> string(const json::value* v, const LazyPath& path) {
+    Field<std::string_view> f;
     if (v == nullptr) return f;
     f.present = true;
     if (const auto* s = v->if_string()) {
@@ -139,7 +159,7 @@ class Decoder {
     if (const json::object* labels = object(member(o, "workloadSelector"), selector_path)) {
       s.selector.reserve(labels->size());
       for (const auto& [key, value] : *labels) {
-        const std::string k(key.data(), key.size());
+        const std::string_view k(key.data(), key.size());
         s.selector.emplace_back(k, string(&value, LazyPath::key(selector_path, k)).value);
       }
     }
@@ -184,16 +204,16 @@ class Decoder {
 
     const FieldPath from_path = path.child("from");
     if (const json::array* a = array(member(o, "from"), from_path, r.from_presence)) {
-      r.from.reserve(a->size());
-      for (std::size_t k = 0; k < a->size(); ++k) {
+      r.from.reserve(std::min(a->size(), kMaxDecodedItems));
+      for (std::size_t k = 0; k < a->size() && take_item(from_path); ++k) {
         r.from.push_back(source(&(*a)[k], from_path.index(k)));
       }
     }
 
     const FieldPath to_path = path.child("to");
     if (const json::array* a = array(member(o, "to"), to_path, r.to_presence)) {
-      r.to.reserve(a->size());
-      for (std::size_t k = 0; k < a->size(); ++k) {
+      r.to.reserve(std::min(a->size(), kMaxDecodedItems));
+      for (std::size_t k = 0; k < a->size() && take_item(to_path); ++k) {
         Destination d = destination(&(*a)[k], to_path.index(k));
         d.rule_index = rule_index;
         d.to_index = k;
@@ -205,6 +225,8 @@ class Decoder {
 
  private:
   FieldErrors& errors_;
+  std::size_t items_ = 0;
+  bool budget_reported_ = false;
 };
 
 }  // namespace
@@ -239,8 +261,8 @@ DecodedPolicy decode_policy(const json::value& object) {
   const FieldPath rules_path = spec_path.child("egressRules");
   if (const json::array* a =
           d.array(Decoder::member(spec, "egressRules"), rules_path, p.rules_presence)) {
-    p.rules.reserve(a->size());
-    for (std::size_t i = 0; i < a->size(); ++i) {
+    p.rules.reserve(std::min(a->size(), kMaxDecodedItems));
+    for (std::size_t i = 0; i < a->size() && d.take_item(rules_path); ++i) {
       p.rules.push_back(d.rule(&(*a)[i], rules_path.index(i), i));
     }
   }

@@ -1,11 +1,16 @@
 #pragma once
 
+#include <cstddef>
+
 #include <boost/json/value.hpp>
 
 #include "policy/field_error.h"
 #include "policy/model.h"
 
 namespace asmegress::policy {
+
+// At most this many rules, sources and destinations are decoded in all.
+inline constexpr std::size_t kMaxDecodedItems = 20000;
 
 struct DecodedPolicy {
   Policy policy;

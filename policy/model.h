@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -11,6 +12,9 @@
 
 namespace asmegress::policy {
 
+// Strings are views into the JSON value that was decoded: a Policy must not
+// outlive it. Decoding a policy then copies no string.
+//
 // A decoded field: `present` when the key exists and is not null, `value` when
 // it also had the right type. A present field without a value already has a
 // type error recorded, so rules skip it rather than report it twice.
@@ -33,15 +37,15 @@ struct Field {
 };
 
 struct ServicePort {
-  Field<std::string> name;
+  Field<std::string_view> name;
   Field<std::int64_t> number;
-  Field<std::string> protocol;
+  Field<std::string_view> protocol;
 };
 
 // byEgressGateway: a name at spec level, a port on each destination.
 struct GatewayRef {
   Presence presence = Presence::Absent;
-  Field<std::string> name;
+  Field<std::string_view> name;
   Field<std::int64_t> port;
 };
 
@@ -64,9 +68,9 @@ struct Destination {
   Presence presence = Presence::Absent;
   std::size_t rule_index = 0;
   std::size_t to_index = 0;
-  Field<std::string> name;
+  Field<std::string_view> name;
   Presence hosts_presence = Presence::Absent;
-  std::vector<std::optional<std::string>> hosts;  // nullopt: an item of the wrong type
+  std::vector<std::optional<std::string_view>> hosts;  // nullopt: an item of the wrong type
   Presence port_presence = Presence::Absent;
   ServicePort port;
   GatewayRef gateway;
@@ -87,14 +91,14 @@ struct Destination {
 struct Source {
   FieldPath path;
   Presence presence = Presence::Absent;
-  Field<std::string> namespace_name;
-  std::vector<std::pair<std::string, std::optional<std::string>>> selector;
+  Field<std::string_view> namespace_name;
+  std::vector<std::pair<std::string_view, std::optional<std::string_view>>> selector;
 };
 
 struct EgressRule {
   FieldPath path;
   Presence presence = Presence::Absent;
-  Field<std::string> name;
+  Field<std::string_view> name;
   Presence from_presence = Presence::Absent;
   std::vector<Source> from;
   Presence to_presence = Presence::Absent;
@@ -102,11 +106,11 @@ struct EgressRule {
 };
 
 struct Policy {
-  Field<std::string> api_version;
-  Field<std::string> kind;
-  Field<std::string> name;
-  Field<std::string> generate_name;
-  Field<std::string> namespace_name;
+  Field<std::string_view> api_version;
+  Field<std::string_view> kind;
+  Field<std::string_view> name;
+  Field<std::string_view> generate_name;
+  Field<std::string_view> namespace_name;
   // The allocator's marker annotation is present with its value.
   bool ports_auto_allocated = false;
   Presence spec_presence = Presence::Absent;

@@ -11,13 +11,13 @@
 namespace asmegress::policy {
 namespace {
 
-using DestinationKey = std::pair<std::string, std::int64_t>;  // hosts[0], port.number
+using DestinationKey = std::pair<std::string_view, std::int64_t>;  // hosts[0], port.number
 
 enum class Protocol { Http, Dedicated, Unknown };
 
 Protocol protocol_of(const Destination& d) {
   if (!d.port.protocol.has()) return Protocol::Unknown;
-  const std::string& p = *d.port.protocol.value;
+  const std::string_view p = *d.port.protocol.value;
   if (p == "HTTP") return Protocol::Http;
   if (p == "HTTPS" || p == "TCP") return Protocol::Dedicated;
   return Protocol::Unknown;

@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kProtocols{"HTTP", "HTTPS", "TCP"};
 
-bool known_protocol(const Field<std::string>& p) {
+bool known_protocol(const Field<std::string_view>& p) {
   return p.has() && std::find(kProtocols.begin(), kProtocols.end(), *p.value) != kProtocols.end();
 }
 
@@ -225,9 +225,12 @@ class PolicyValidator {
     }
     std::set<std::string_view> seen;
     bool any_domain = false;
-    for (std::size_t k = 0; k < d.hosts.size(); ++k) {
+    // Past the limit one TooMany says it all: an error per host would let a
+    // request of repeated hosts grow into an answer many times its size.
+    const std::size_t checked = std::min(d.hosts.size(), kMaxHosts);
+    for (std::size_t k = 0; k < checked; ++k) {
       if (!d.hosts[k]) continue;
-      const std::string& host = *d.hosts[k];
+      const std::string_view host = *d.hosts[k];
       const FieldPath host_path = path.index(k);
       if (!seen.insert(host).second) {
         errors_.push_back(FieldError::duplicate(host_path, host));
@@ -351,16 +354,16 @@ class PolicyValidator {
 
   static std::string first_conflict(const Destination& d,
                                     const std::vector<const Destination*>& earlier) {
-    const std::string& protocol = *d.port.protocol.value;
+    const std::string_view protocol = *d.port.protocol.value;
     for (const Destination* e : earlier) {
       if (same_destination(d, *e)) continue;
-      const std::string& other = *e->port.protocol.value;
+      const std::string_view other = *e->port.protocol.value;
       if (protocol == "TCP" || other == "TCP") {
         return "already used by " + e->path.str() +
                "; a TCP service needs a gateway port of its own";
       }
       if (protocol != other) {
-        return "already used by " + e->path.str() + " (" + other +
+        return "already used by " + e->path.str() + " (" + std::string(other) +
                "); entries sharing a gateway port must have the same protocol";
       }
       for (const auto& host : d.hosts) {
@@ -377,7 +380,7 @@ class PolicyValidator {
   const Settings& settings_;
   FieldErrors& errors_;
   std::vector<std::string>& warnings_;
-  std::set<std::string> names_;
+  std::set<std::string_view> names_;
 };
 
 }  // namespace
