@@ -1,6 +1,7 @@
 // The built executable run as a CI job would run it: arguments, stdin,
 // stdout, stderr and the exit status.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -25,6 +26,15 @@ namespace fs = std::filesystem;
 
 const std::string kExecutable = ASM_EGRESS_EXECUTABLE;
 const fs::path kTestdata = ASM_EGRESS_TESTDATA_DIR;
+
+// ctest runs each test in its own process, several at once: every process
+// gets its own scratch folder.
+fs::path scratch_dir() {
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("asm-egress-cli-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -54,8 +64,7 @@ struct Outcome {
 // Runs the executable with `args`, stdin from `stdin_file` (or /dev/null).
 Outcome run(const std::vector<std::string>& args, const fs::path& stdin_file = "/dev/null") {
   static int counter = 0;
-  const fs::path dir = fs::path(::testing::TempDir()) / "asm-egress-cli-test";
-  fs::create_directories(dir);
+  const fs::path dir = scratch_dir();
   const fs::path out = dir / ("out" + std::to_string(counter));
   const fs::path err = dir / ("err" + std::to_string(counter++));
   std::string command = shell_quote(kExecutable);
@@ -71,8 +80,7 @@ Outcome run(const std::vector<std::string>& args, const fs::path& stdin_file = "
 }
 
 fs::path write_temp(const std::string& name, const std::string& content) {
-  const fs::path dir = fs::path(::testing::TempDir()) / "asm-egress-cli-test";
-  fs::create_directories(dir);
+  const fs::path dir = scratch_dir();
   std::ofstream(dir / name, std::ios::binary) << content;
   return dir / name;
 }
