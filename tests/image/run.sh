@@ -120,7 +120,7 @@ ok "base image $base_image available"
 podman image prune -f --filter until=168h >/dev/null 2>&1
 log "building $image (timeout ${build_timeout}s; log in the output below on failure)"
 start=$SECONDS
-if timeout "$build_timeout" buildah bud --pull=never --network host --layers \
+if timeout "$build_timeout" buildah bud --pull=never --network host --layers --force-rm \
   -f "$src/Dockerfile" -t "$image" "$src" >"$work/build.log" 2>&1; then
   ok "image builds ($((SECONDS - start)) s)"
 else
