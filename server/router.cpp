@@ -82,6 +82,9 @@ Response Router::handle(const Request& request, const ConnectionFacts& connectio
                                "only POST is allowed on " + std::string(path) + "\n");
       response.set(http::field::allow, "POST");
     } else if (client_certificate_required_ && !connection.client_certificate_verified) {
+      // The handshake asked for a certificate but could not insist (the
+      // kubelet's probes share this port and have none); the webhooks insist
+      // here. A certificate from another CA never gets this far.
       response = text_response(http::status::unauthorized, version,
                                "a client certificate signed by the configured client CA is "
                                "required\n");

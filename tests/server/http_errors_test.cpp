@@ -139,6 +139,16 @@ TEST_F(HttpErrorsTest, RequestSplitAcrossManySmallWritesIsServed) {
   EXPECT_EQ(nlohmann::json::parse(response.body())["response"]["allowed"], true);
 }
 
+TEST_F(HttpErrorsTest, ExpectContinueGetsAnInterimResponseBeforeTheBody) {
+  auto client = server_.client();
+  const std::string request = raw_post("/mutate", review_, "Expect: 100-continue\r\n");
+  const std::size_t header_end = request.find("\r\n\r\n") + 4;
+  client->write_raw(std::string_view(request).substr(0, header_end));
+  EXPECT_EQ(client->read_response().result_int(), 100u);
+  client->write_raw(std::string_view(request).substr(header_end));
+  EXPECT_EQ(client->read_response().result_int(), 200u);
+}
+
 TEST_F(HttpErrorsTest, PipelinedRequestsAreAnsweredInOrder) {
   auto client = server_.client();
   std::string both = raw_post("/validate", review_) + "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n" +
