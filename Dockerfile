@@ -12,21 +12,17 @@ ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
 ARG DEBIAN_FRONTEND=noninteractive
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      build-essential cmake ninja-build pkg-config \
-      libboost1.81-dev libboost-json1.81-dev libcli11-dev libyaml-cpp-dev libssl-dev \
- && rm -rf /var/lib/apt/lists/*
-
 WORKDIR /src
+# The package list lives in build.sh alone; copying it first keeps the
+# installed packages in a layer of their own, reused while only sources change.
+COPY build.sh ./
+RUN ./build.sh deps && rm -rf /var/lib/apt/lists/*
 COPY . .
 # Only the executable: the test suites and benchmarks need packages the
 # image does not. Warnings stay warnings here: -Werror is the developers' and
 # CI's gate, and an image built FROM another BASE_IMAGE (another compiler)
 # must not fail on a new diagnostic.
-RUN cmake --preset release -DASM_EGRESS_BUILD_TESTS=OFF -DASM_EGRESS_BUILD_BENCH=OFF \
-      -DASM_EGRESS_WARNINGS_AS_ERRORS=OFF \
- && cmake --build --preset release --target asm-egress-webhook \
+RUN ./build.sh release -DASM_EGRESS_WARNINGS_AS_ERRORS=OFF \
  && strip --strip-unneeded build/release/cli/asm-egress-webhook
 
 # Assemble the runtime file system in /rootfs: the binary, every library ldd

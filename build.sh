@@ -8,7 +8,9 @@
 #   ./build.sh test-asan   the same suites under AddressSanitizer + UBSan
 #   ./build.sh test-image  build the container image and test it (buildah/podman)
 #   ./build.sh bench       Release build, then the decision micro-benchmark
-#   ./build.sh release     Release build only (the Dockerfile uses this)
+#   ./build.sh release     Release build of the executable only (the Dockerfile
+#                          uses this; extra arguments go to CMake)
+#   ./build.sh deps        install the build packages only (the Dockerfile uses this)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -52,9 +54,13 @@ case "${1:-}" in
     shift
     exec ./build/release/cli/asm-egress-webhook serve --bind-address 127.0.0.1 "$@"
     ;;
+  deps)
+    install_packages "${BUILD_PACKAGES[@]}"
+    ;;
   release)
     install_packages "${BUILD_PACKAGES[@]}"
-    cmake --preset release -DASM_EGRESS_BUILD_TESTS=OFF -DASM_EGRESS_BUILD_BENCH=OFF >/dev/null
+    shift
+    cmake --preset release -DASM_EGRESS_BUILD_TESTS=OFF -DASM_EGRESS_BUILD_BENCH=OFF "$@" >/dev/null
     cmake --build --preset release -j "$(jobs)" --target asm-egress-webhook
     ;;
   test)
@@ -79,7 +85,7 @@ case "${1:-}" in
     ./build/release/bench/decision_bench
     ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
