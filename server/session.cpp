@@ -71,9 +71,19 @@ void Session::start(std::uint64_t tracker_id) {
 void Session::close_when_idle() {
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
     self->closing_ = true;
-    // Cancelling the pending read (handshake, or waiting for the next request)
-    // ends the session; a request under way finishes and then closes.
-    if (self->idle_) beast::get_lowest_layer(self->stream_).cancel();
+    // A request under way finishes, and its response closes the connection.
+    if (!self->idle_) return;
+    if (self->handshake_done_) {
+      // A connection that has not sent its first request yet was opened to
+      // send one (it was accepted during the drain): let it, rather than lose
+      // it. Bytes already waiting in the kernel are a request too.
+      if (self->requests_ == 0) return;
+      boost::system::error_code ec;
+      if (beast::get_lowest_layer(self->stream_).socket().available(ec) > 0 && !ec) return;
+    }
+    // Still handshaking, or idle between requests: cancelling the pending read
+    // ends the session.
+    beast::get_lowest_layer(self->stream_).cancel();
   });
 }
 
@@ -87,6 +97,7 @@ void Session::on_handshake(const boost::system::error_code& ec) {
                                {"error", ec.message()}});
     return;
   }
+  handshake_done_ = true;
   SSL* ssl = stream_.native_handle();
   client_certificate_verified_ =
       SSL_get0_peer_certificate(ssl) != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;
@@ -192,6 +203,7 @@ void Session::on_body(const boost::system::error_code& ec) {
   }
   if (ec) return;
 
+  ++requests_;
   Request request = parser_->release();
   parser_.reset();
   Response response;

@@ -72,6 +72,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Response> response_;
   std::uint64_t tracker_id_ = 0;
   bool client_certificate_verified_ = false;
+  bool handshake_done_ = false;
+  std::uint64_t requests_ = 0;  // requests read on this connection
   bool idle_ = true;      // no request under way (handshaking, or between requests)
   bool closing_ = false;  // the server is stopping: no further requests
   bool discard_after_reject_ = false;

@@ -77,10 +77,11 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$webhook_pid/status"; }
 
 declare -A results
 max_rss=0
-for target in webhook canned; do
-  port=$webhook_port
-  [[ $target == canned ]] && port=$canned_port
-  for connections in 1 8 64; do
+# Interleaved, so that whatever else the machine is doing weighs on both alike.
+for connections in 1 8 64; do
+  for target in webhook canned; do
+    port=$webhook_port
+    [[ $target == canned ]] && port=$canned_port
     wrk_threads=2
     (( connections < 2 )) && wrk_threads=1
     # A short warm-up so TLS sessions and caches are in place.

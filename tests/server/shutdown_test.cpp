@@ -58,6 +58,19 @@ TEST(Shutdown, RequestInFlightIsAnsweredAfterTheListenerCloses) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
+TEST(Shutdown, ConnectionOpenedDuringTheDrainIsNotClosedBeforeItsFirstRequest) {
+  RunningServer server([](ServerConfig& config) {
+    config.shutdown_drain_period = std::chrono::milliseconds(300);
+  });
+  server.server().shutdown();
+  auto late = server.client();
+  late->connect();  // accepted during the drain; its request has not arrived yet
+  ASSERT_TRUE(eventually([&] { return refuses_new_connections(server.port(), server.ca_pem()); }));
+  const auto response = late->post_review("/validate", testdata("review-create-auto-ports.json"));
+  EXPECT_EQ(response.result_int(), 200u);
+  EXPECT_FALSE(response.keep_alive());
+}
+
 TEST(Shutdown, GracePeriodBoundsAClientThatNeverFinishes) {
   RunningServer server([](ServerConfig& config) {
     config.shutdown_drain_period = std::chrono::milliseconds(100);
