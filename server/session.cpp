@@ -1,5 +1,7 @@
 #include "server/session.h"
 
+#include <malloc.h>
+
 #include <exception>
 #include <string>
 
@@ -25,6 +27,8 @@ namespace {
 
 constexpr std::size_t header_limit = 16 * 1024;
 constexpr std::size_t read_chunk = 16 * 1024;
+// Bodies from this size on are followed by giving freed memory back to the OS.
+constexpr std::size_t large_body_bytes = 1024 * 1024;
 // After an early rejection the client may still be sending its body. Reading
 // (and dropping) a bounded amount of it before closing keeps the kernel from
 // answering the unread bytes with a reset that would destroy our response.
@@ -206,6 +210,7 @@ void Session::on_body(const boost::system::error_code& ec) {
   ++requests_;
   Request request = parser_->release();
   parser_.reset();
+  release_memory_after_write_ = request.body().size() >= large_body_bytes;
   Response response;
   // The one boundary where exceptions become answers: whatever escaped, the
   // client gets a 500 and the log says why, and the server keeps serving.
@@ -237,6 +242,14 @@ void Session::reject_and_close(Response&& response) {
 
 void Session::on_write(bool close, const boost::system::error_code& ec) {
   response_.reset();
+  if (release_memory_after_write_) {
+    // glibc keeps the memory of a multi-megabyte review in its arenas after it
+    // is freed (its mmap threshold rises after the first large free), so one
+    // large request would raise the resident size for good. Large requests are
+    // rare: giving the memory back after each costs little.
+    release_memory_after_write_ = false;
+    ::malloc_trim(0);
+  }
   if (ec) return;
   if (discard_after_reject_) {
     buffer_.clear();

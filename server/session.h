@@ -74,6 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool client_certificate_verified_ = false;
   bool handshake_done_ = false;
   std::uint64_t requests_ = 0;  // requests read on this connection
+  bool release_memory_after_write_ = false;
   bool idle_ = true;      // no request under way (handshaking, or between requests)
   bool closing_ = false;  // the server is stopping: no further requests
   bool discard_after_reject_ = false;
