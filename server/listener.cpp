@@ -36,6 +36,16 @@ void Listener::start() {
 void Listener::stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
     self->stopped_ = true;
+    // Connections the kernel has completed but nobody accepted yet would be
+    // reset when the acceptor closes, after their clients may have sent a
+    // review: take them in (they are answered with Connection: close) first.
+    boost::system::error_code ec;
+    self->acceptor_.non_blocking(true, ec);
+    for (std::size_t i = 0; !ec && i < self->environment_.config.max_connections; ++i) {
+      tcp::socket socket(asio::make_strand(self->io_context_));
+      self->acceptor_.accept(socket, ec);
+      if (!ec) self->serve(std::move(socket));
+    }
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
     self->retry_timer_.cancel();
@@ -50,7 +60,11 @@ void Listener::accept() {
 }
 
 void Listener::on_accept(const boost::system::error_code& ec, tcp::socket socket) {
-  if (stopped_) return;
+  if (stopped_) {
+    // Accepted just before the stop: its client is owed an answer too.
+    if (!ec && socket.is_open()) serve(std::move(socket));
+    return;
+  }
   if (ec) {
     // Typically EMFILE: back off briefly rather than spin on the error.
     environment_.logger.warning("accepting a connection failed", {{"error", ec.message()}});
@@ -60,19 +74,22 @@ void Listener::on_accept(const boost::system::error_code& ec, tcp::socket socket
     });
     return;
   }
+  serve(std::move(socket));
+  accept();
+}
+
+void Listener::serve(tcp::socket socket) {
+  boost::system::error_code ignored;
   if (environment_.tracker.size() >= environment_.config.max_connections) {
     environment_.logger.debug("connection limit reached; closing a new connection",
                               {{"limit", environment_.config.max_connections}});
-    boost::system::error_code ignored;
     socket.close(ignored);
-  } else {
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    auto session = std::make_shared<Session>(std::move(socket), certificates_.current(),
-                                             environment_);
-    session->start(environment_.tracker.add(session));
+    return;
   }
-  accept();
+  socket.set_option(tcp::no_delay(true), ignored);
+  auto session = std::make_shared<Session>(std::move(socket), certificates_.current(),
+                                           environment_);
+  session->start(environment_.tracker.add(session));
 }
 
 }  // namespace asmegress::server

@@ -27,6 +27,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   void accept();
   void on_accept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
+  void serve(boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_context_;
   boost::asio::ip::tcp::acceptor acceptor_;
