@@ -35,6 +35,15 @@ constexpr std::size_t large_body_bytes = 1024 * 1024;
 constexpr std::chrono::seconds discard_timeout{2};
 constexpr std::chrono::seconds tls_shutdown_timeout{2};
 
+// Answers to requests that never reached the router (HTTP/1.1, plain text).
+Response text_response(http::status status, std::string body) {
+  Response response{status, 11};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
 std::string remote_address(const beast::tcp_stream& stream) {
   boost::system::error_code ec;
   const auto endpoint = stream.socket().remote_endpoint(ec);
@@ -150,19 +159,13 @@ void Session::on_header(const boost::system::error_code& ec) {
     return;
   }
   if (ec == http::error::header_limit) {
-    Response response{http::status::request_header_fields_too_large, 11};
-    response.set(http::field::content_type, "text/plain; charset=utf-8");
-    response.body() = "request header too large\n";
-    response.prepare_payload();
-    reject_and_close(std::move(response));
+    reject_and_close(text_response(http::status::request_header_fields_too_large,
+                                   "request header too large\n"));
     return;
   }
   if (is_parse_error(ec)) {
-    Response response{http::status::bad_request, 11};
-    response.set(http::field::content_type, "text/plain; charset=utf-8");
-    response.body() = "malformed HTTP request: " + ec.message() + "\n";
-    response.prepare_payload();
-    reject_and_close(std::move(response));
+    reject_and_close(text_response(http::status::bad_request,
+                                   "malformed HTTP request: " + ec.message() + "\n"));
     return;
   }
   if (ec) return;  // end of stream, timeout, reset
@@ -198,11 +201,8 @@ void Session::on_body(const boost::system::error_code& ec) {
     return;
   }
   if (is_parse_error(ec)) {
-    Response response{http::status::bad_request, 11};
-    response.set(http::field::content_type, "text/plain; charset=utf-8");
-    response.body() = "malformed HTTP request: " + ec.message() + "\n";
-    response.prepare_payload();
-    reject_and_close(std::move(response));
+    reject_and_close(text_response(http::status::bad_request,
+                                   "malformed HTTP request: " + ec.message() + "\n"));
     return;
   }
   if (ec) return;
