@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <malloc.h>
+
 #include <csignal>
 #include <stdexcept>
 #include <string>
@@ -61,6 +63,13 @@ void Server::resolve_certificate_files() {
 }
 
 void Server::start() {
+  // glibc serves large blocks from its arenas once its mmap threshold has
+  // risen after the first large free, and then keeps them: a handful of
+  // multi-megabyte reviews would raise the resident size for good. A fixed
+  // threshold keeps blocks of 128 KiB and more (review bodies, JSON arenas)
+  // in their own mappings, returned on free. Process-wide, which suits the
+  // process whose job this server is.
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   resolve_certificate_files();
   certificates_ = std::make_unique<CertificateReloader>(
       TlsFiles{config_.tls_cert_file, config_.tls_private_key_file, config_.client_ca_file},
