@@ -34,6 +34,8 @@ constexpr std::size_t large_body_bytes = 1024 * 1024;
 // answering the unread bytes with a reset that would destroy our response.
 constexpr std::chrono::seconds discard_timeout{2};
 constexpr std::chrono::seconds tls_shutdown_timeout{2};
+// Once the server stops, how long a new connection has to send its request.
+constexpr std::chrono::seconds first_request_after_stop{2};
 
 // Answers to requests that never reached the router (HTTP/1.1, plain text).
 Response text_response(http::status status, std::string body) {
@@ -86,16 +88,17 @@ void Session::close_when_idle() {
     self->closing_ = true;
     // A request under way finishes, and its response closes the connection.
     if (!self->idle_) return;
-    if (self->handshake_done_) {
-      // A connection that has not sent its first request yet was opened to
-      // send one (it was accepted during the drain): let it, rather than lose
-      // it. Bytes already waiting in the kernel are a request too.
-      if (self->requests_ == 0) return;
-      boost::system::error_code ec;
-      if (beast::get_lowest_layer(self->stream_).socket().available(ec) > 0 && !ec) return;
+    if (self->requests_ == 0) {
+      // A connection that has not sent its first request yet (it may still be
+      // handshaking) was opened to send one, likely during the drain: let it,
+      // rather than lose it, but only briefly.
+      beast::get_lowest_layer(self->stream_).expires_after(first_request_after_stop);
+      return;
     }
-    // Still handshaking, or idle between requests: cancelling the pending read
-    // ends the session.
+    // Bytes already waiting in the kernel are a request too.
+    boost::system::error_code ec;
+    if (beast::get_lowest_layer(self->stream_).socket().available(ec) > 0 && !ec) return;
+    // Idle between requests: cancelling the pending read ends the session.
     beast::get_lowest_layer(self->stream_).cancel();
   });
 }
@@ -118,7 +121,7 @@ void Session::on_handshake(const boost::system::error_code& ec) {
 }
 
 void Session::wait_for_request() {
-  if (closing_) {
+  if (closing_ && requests_ > 0) {
     shutdown_tls();
     return;
   }
@@ -128,7 +131,8 @@ void Session::wait_for_request() {
     return;
   }
   idle_ = true;
-  beast::get_lowest_layer(stream_).expires_after(environment_.config.idle_timeout);
+  beast::get_lowest_layer(stream_).expires_after(closing_ ? first_request_after_stop
+                                                          : environment_.config.idle_timeout);
   stream_.async_read_some(buffer_.prepare(read_chunk),
                           beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
 }
