@@ -173,6 +173,8 @@ void sequence(std::string& out, const json::array& a, std::size_t indent, bool f
   }
 }
 
+constexpr std::size_t kMaxImplicitKey = 1024;
+
 void mapping(std::string& out, const json::object& o, std::size_t indent, bool first_inline) {
   bool first = true;
   for (const auto& member : o) {
@@ -181,7 +183,16 @@ void mapping(std::string& out, const json::object& o, std::size_t indent, bool f
     std::string key;
     string_scalar(key, member.key(), false, 0);
     key.pop_back();  // its newline
-    out += key;
+    if (key.size() > kMaxImplicitKey) {
+      // YAML allows implicit keys of at most 1024 characters: a longer one
+      // is written as an explicit key, "? key" and ": value" on the next line.
+      out += "? ";
+      out += key;
+      out += '\n';
+      indent_to(out, indent);
+    } else {
+      out += key;
+    }
     out += ':';
     const json::value& v = member.value();
     if (is_block(v)) {

@@ -1,6 +1,7 @@
 #include "policy/json_patch.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <boost/json.hpp>
 
@@ -16,6 +17,16 @@ void push_op(json::array& ops, std::string_view op, const std::string& path,
   o.emplace("path", path);
   if (value != nullptr) o.emplace("value", *value);
   ops.emplace_back(std::move(o));
+}
+
+// Boost.JSON reads an overflowing number such as 0e400443 as NaN, which is not
+// equal to itself: an unchanged NaN must not become a "replace" (whose value
+// could not even be written as JSON).
+bool same_scalar(const json::value& a, const json::value& b) {
+  if (a.is_double() && b.is_double() && std::isnan(a.get_double()) && std::isnan(b.get_double())) {
+    return true;
+  }
+  return a == b;
 }
 
 // `path` is the pointer to the values being compared; it is extended in place
@@ -69,7 +80,7 @@ void diff(const json::value& from, const json::value& to, std::string& path, jso
     }
     return;
   }
-  if (from != to) push_op(ops, "replace", path, &to);
+  if (!same_scalar(from, to)) push_op(ops, "replace", path, &to);
 }
 
 }  // namespace
