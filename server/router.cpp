@@ -16,14 +16,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-Response text_response(http::status status, unsigned version, std::string body,
-                       std::string_view content_type = "text/plain; charset=utf-8") {
-  Response response{status, version};
-  response.set(http::field::content_type, content_type);
-  response.body() = std::move(body);
-  response.prepare_payload();
-  return response;
-}
 
 std::optional<WebhookPath> webhook_of(std::string_view path) {
   if (path == "/mutate") return WebhookPath::Mutate;
@@ -156,6 +148,15 @@ Response Router::review(const Request& request, bool mutating) {
   }
   return text_response(http::status::ok, request.version(), std::move(outcome.body),
                        "application/json");
+}
+
+Response text_response(http::status status, unsigned version, std::string body,
+                       std::string_view content_type) {
+  Response response{status, version};
+  response.set(http::field::content_type, content_type);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
 }
 
 Response Router::payload_too_large(const RequestHeader& header, std::size_t limit) {

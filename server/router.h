@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include <boost/beast/http/message.hpp>
@@ -16,6 +17,10 @@ namespace asmegress::server {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using RequestHeader = boost::beast::http::request_header<>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// A complete response with a text body (plain text unless told otherwise).
+Response text_response(boost::beast::http::status status, unsigned version, std::string body,
+                       std::string_view content_type = "text/plain; charset=utf-8");
 
 // What the connection knows that the request does not say.
 struct ConnectionFacts {

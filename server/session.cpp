@@ -37,14 +37,6 @@ constexpr std::chrono::seconds tls_shutdown_timeout{2};
 // Once the server stops, how long a new connection has to send its request.
 constexpr std::chrono::seconds first_request_after_stop{2};
 
-// Answers to requests that never reached the router (HTTP/1.1, plain text).
-Response text_response(http::status status, std::string body) {
-  Response response{status, 11};
-  response.set(http::field::content_type, "text/plain; charset=utf-8");
-  response.body() = std::move(body);
-  response.prepare_payload();
-  return response;
-}
 
 std::string remote_address(const beast::tcp_stream& stream) {
   boost::system::error_code ec;
@@ -163,12 +155,12 @@ void Session::on_header(const boost::system::error_code& ec) {
     return;
   }
   if (ec == http::error::header_limit) {
-    reject_and_close(text_response(http::status::request_header_fields_too_large,
+    reject_and_close(text_response(http::status::request_header_fields_too_large, 11,
                                    "request header too large\n"));
     return;
   }
   if (is_parse_error(ec)) {
-    reject_and_close(text_response(http::status::bad_request,
+    reject_and_close(text_response(http::status::bad_request, 11,
                                    "malformed HTTP request: " + ec.message() + "\n"));
     return;
   }
@@ -205,7 +197,7 @@ void Session::on_body(const boost::system::error_code& ec) {
     return;
   }
   if (is_parse_error(ec)) {
-    reject_and_close(text_response(http::status::bad_request,
+    reject_and_close(text_response(http::status::bad_request, 11,
                                    "malformed HTTP request: " + ec.message() + "\n"));
     return;
   }
