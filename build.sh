@@ -6,6 +6,7 @@
 #                          defaults: a generated development certificate, loopback
 #   ./build.sh test        build (Debug) and run every test suite with ctest
 #   ./build.sh test-asan   the same suites under AddressSanitizer + UBSan
+#   ./build.sh test-tsan   the server suites under ThreadSanitizer
 #   ./build.sh test-image  build the container image and test it (buildah/podman)
 #   ./build.sh bench       Release build, then the decision micro-benchmark
 #   ./build.sh release     Release build of the executable only (the Dockerfile
@@ -74,6 +75,11 @@ case "${1:-}" in
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --preset asan -j "$(jobs)"
     ;;
+  test-tsan)
+    install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    build_preset tsan
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j "$(jobs)"
+    ;;
   test-image)
     install_packages "${IMAGE_PACKAGES[@]}" openssl curl
     exec bash tests/image/run.sh
@@ -85,7 +91,7 @@ case "${1:-}" in
     ./build/release/bench/decision_bench
     ;;
   *)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 2
     ;;
 esac

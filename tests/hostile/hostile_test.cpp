@@ -40,11 +40,12 @@ constexpr long rss_slack_kib = 20 * 1024;
 constexpr std::size_t body_limit = 7 * 1024 * 1024;
 
 // Under AddressSanitizer freed memory sits in a quarantine of hundreds of
-// megabytes by design, so RSS says nothing about the server's own memory.
-#if defined(__SANITIZE_ADDRESS__)
+// megabytes by design (ThreadSanitizer keeps shadow memory too), so RSS says
+// nothing about the server's own memory there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool rss_is_meaningful = false;
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 constexpr bool rss_is_meaningful = false;
 #else
 constexpr bool rss_is_meaningful = true;
