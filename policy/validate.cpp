@@ -20,6 +20,9 @@ bool known_protocol(const Field<std::string_view>& p) {
   return p.has() && std::find(kProtocols.begin(), kProtocols.end(), *p.value) != kProtocols.end();
 }
 
+// Absent, null or "": a required string that was not given.
+bool blank(const Field<std::string_view>& f) { return !f.present || (f.has() && f.value->empty()); }
+
 void add_warning(std::vector<std::string>& warnings, std::string text) {
   // The API server passes warnings on verbatim; Kubernetes asks for short ones.
   if (text.size() > kMaxWarningLength) {
@@ -79,7 +82,7 @@ class PolicyValidator {
     }
     const FieldPath name_path = path.child("name");
     const auto& name = p.gateway.name;
-    if (!name.present || (name.has() && name.value->empty())) {
+    if (blank(name)) {
       errors_.push_back(FieldError::required(name_path));
       return false;
     }
@@ -100,7 +103,7 @@ class PolicyValidator {
   void metadata(const Policy& p, bool gateway_ok) {
     const FieldPath meta("metadata");
     const FieldPath ns_path = meta.child("namespace");
-    if (!p.namespace_name.present || (p.namespace_name.has() && p.namespace_name.value->empty())) {
+    if (blank(p.namespace_name)) {
       errors_.push_back(FieldError::required(
           ns_path, "policies live in namespace " + quote(settings_.policy_namespace)));
     } else if (p.namespace_name.has() && *p.namespace_name.value != settings_.policy_namespace) {
@@ -175,15 +178,23 @@ class PolicyValidator {
     }
   }
 
-  void source(const Source& s) {
-    const FieldPath ns_path = s.path.child("namespace");
-    if (!s.namespace_name.present || (s.namespace_name.has() && s.namespace_name.value->empty())) {
-      errors_.push_back(FieldError::required(ns_path));
-    } else if (s.namespace_name.has()) {
-      if (auto e = dns1123_label_error(*s.namespace_name.value); !e.empty()) {
-        errors_.push_back(FieldError::invalid(ns_path, *s.namespace_name.value, std::string(e)));
-      }
+  // Reports a required DNS-1123 label that is missing or malformed; true when
+  // it is a valid one. (A value of the wrong type was reported by decoding.)
+  bool required_label(const Field<std::string_view>& f, const FieldPath& path) {
+    if (blank(f)) {
+      errors_.push_back(FieldError::required(path));
+      return false;
     }
+    if (!f.has()) return false;
+    if (auto e = dns1123_label_error(*f.value); !e.empty()) {
+      errors_.push_back(FieldError::invalid(path, *f.value, std::string(e)));
+      return false;
+    }
+    return true;
+  }
+
+  void source(const Source& s) {
+    required_label(s.namespace_name, s.path.child("namespace"));
     const FieldPath selector_path = s.path.child("workloadSelector");
     for (const auto& [key, value] : s.selector) {
       if (auto e = label_key_error(key); !e.empty()) {
@@ -198,14 +209,8 @@ class PolicyValidator {
 
   void destination(const Destination& d) {
     const FieldPath name_path = d.path.child("name");
-    if (!d.name.present || (d.name.has() && d.name.value->empty())) {
-      errors_.push_back(FieldError::required(name_path));
-    } else if (d.name.has()) {
-      if (auto e = dns1123_label_error(*d.name.value); !e.empty()) {
-        errors_.push_back(FieldError::invalid(name_path, *d.name.value, std::string(e)));
-      } else if (!names_.insert(*d.name.value).second) {
-        errors_.push_back(FieldError::duplicate(name_path, *d.name.value));
-      }
+    if (required_label(d.name, name_path) && !names_.insert(*d.name.value).second) {
+      errors_.push_back(FieldError::duplicate(name_path, *d.name.value));
     }
     const bool http_like = d.port.protocol.has() && (*d.port.protocol.value == "HTTP" ||
                                                       *d.port.protocol.value == "HTTPS");
@@ -273,7 +278,7 @@ class PolicyValidator {
       if (d.port_presence == Presence::Absent) errors_.push_back(FieldError::required(path));
       return;
     }
-    if (!d.port.name.present || (d.port.name.has() && d.port.name.value->empty())) {
+    if (blank(d.port.name)) {
       errors_.push_back(FieldError::required(path.child("name")));
     }
     if (!d.port.number.present) errors_.push_back(FieldError::required(path.child("number")));
