@@ -4,7 +4,7 @@
 
 #include "policy/admission_review.h"
 #include "policy/decode.h"
-#include "policy/json_patch.h"
+#include "policy/json_pointer.h"
 #include "policy/model.h"
 #include "policy/port_allocator.h"
 #include "policy/validate.h"
@@ -18,6 +18,14 @@ namespace json = boost::json;
 // so hostile nesting is a parse error, not a stack overflow.
 constexpr std::size_t kMaxJsonDepth = 512;
 
+// The two edits mutation makes, each written twice on purpose: applied to a
+// copy of the object (for callers that want the object, like `check`), and as
+// the RFC 6902 operations that make the same edit (for the AdmissionReview,
+// which needs only those). The operations are what a diff of the two objects
+// would give, in the same order, but without copying or walking the object.
+// Tests hold the pair together: the patch applied to the input must give the
+// edited copy, and must equal a diff of the two.
+
 // Sets to[].byEgressGateway.port in the object, keeping whatever else
 // byEgressGateway holds, so the patch touches only the port.
 void set_gateway_port(json::value& object, const PortAssignment& a) {
@@ -26,6 +34,44 @@ void set_gateway_port(json::value& object, const PortAssignment& a) {
   json::value& gateway = e["byEgressGateway"];
   if (!gateway.is_object()) gateway = json::object(object.storage());
   gateway.get_object()["port"] = a.port;
+}
+
+void push_op(json::array& ops, std::string_view op, std::string_view path, json::value value) {
+  json::object o(ops.storage());
+  o.reserve(3);
+  o.emplace("op", op);
+  o.emplace("path", path);
+  o.emplace("value", std::move(value));
+  ops.emplace_back(std::move(o));
+}
+
+// The operation set_gateway_port amounts to. decode_policy has already
+// checked that the entry is an object where the assignment says.
+void gateway_port_op(const json::value& object, const PortAssignment& a, json::array& ops) {
+  const json::object& entry = object.get_object()
+                                  .at("spec")
+                                  .at("egressRules")
+                                  .at(a.rule_index)
+                                  .at("to")
+                                  .at(a.to_index)
+                                  .as_object();
+  std::string path = "/spec/egressRules/" + std::to_string(a.rule_index) + "/to/" +
+                     std::to_string(a.to_index) + "/byEgressGateway";
+  const json::value port(a.port, ops.storage());
+  const json::value* gateway = entry.if_contains("byEgressGateway");
+  if (gateway == nullptr || !gateway->is_object()) {
+    json::object value(ops.storage());
+    value.emplace("port", port);
+    push_op(ops, gateway == nullptr ? "add" : "replace", path, std::move(value));
+    return;
+  }
+  path += "/port";
+  const json::value* old = gateway->get_object().if_contains("port");
+  if (old == nullptr) {
+    push_op(ops, "add", path, port);
+  } else if (*old != port) {
+    push_op(ops, "replace", path, port);
+  }
 }
 
 void mark_auto_allocated(json::value& object) {
@@ -38,6 +84,50 @@ void mark_auto_allocated(json::value& object) {
   if (annotations.is_null()) annotations = json::object(object.storage());
   if (!annotations.is_object()) return;
   annotations.get_object()[kAllocationAnnotation] = kAllocationAnnotationValue;
+}
+
+// The operation mark_auto_allocated amounts to, if any.
+void auto_allocated_op(const json::value& object, json::array& ops) {
+  const json::object* root = object.if_object();
+  if (root == nullptr) return;
+  json::object annotations(ops.storage());
+  annotations.emplace(kAllocationAnnotation, kAllocationAnnotationValue);
+  const json::value* metadata = root->if_contains("metadata");
+  if (metadata == nullptr || metadata->is_null()) {
+    json::object value(ops.storage());
+    value.emplace("annotations", std::move(annotations));
+    push_op(ops, metadata == nullptr ? "add" : "replace", "/metadata", std::move(value));
+    return;
+  }
+  if (!metadata->is_object()) return;
+  const json::value* existing = metadata->get_object().if_contains("annotations");
+  if (existing == nullptr || existing->is_null()) {
+    push_op(ops, existing == nullptr ? "add" : "replace", "/metadata/annotations",
+            std::move(annotations));
+    return;
+  }
+  if (!existing->is_object()) return;
+  std::string path = "/metadata/annotations";
+  append_pointer_segment(path, kAllocationAnnotation);
+  const json::value value(kAllocationAnnotationValue, ops.storage());
+  const json::value* old = existing->get_object().if_contains(kAllocationAnnotation);
+  if (old == nullptr) {
+    push_op(ops, "add", path, value);
+  } else if (*old != value) {
+    push_op(ops, "replace", path, value);
+  }
+}
+
+// Whether metadata comes before spec in the object: a diff walks members in
+// order, and a member added (an absent metadata) comes last.
+bool metadata_before_spec(const json::value& object) {
+  const json::object* root = object.if_object();
+  if (root == nullptr) return false;
+  for (const auto& member : *root) {
+    if (member.key() == "metadata") return true;
+    if (member.key() == "spec") return false;
+  }
+  return false;
 }
 
 std::string_view string_at(const json::value* object, std::string_view key) {
@@ -66,11 +156,13 @@ void cap_errors(FieldErrors& errors) {
                     "more errors not shown; fix the ones above first"});
 }
 
+// With `want_object` false, result.object stays null: the review needs only
+// the patch, and copying the object would cost more than the rest together.
 MutationResult mutate_with_storage(const json::value& object, const json::value* old_object,
-                                   const Settings& settings, const json::storage_ptr& storage) {
-  // Built in place with `storage`: assigning a value from another storage
-  // would copy it again.
-  MutationResult result{json::value(object, storage), json::array(storage), {}, {}, 0};
+                                   const Settings& settings, const json::storage_ptr& storage,
+                                   bool want_object) {
+  MutationResult result{json::value(storage), json::array(storage), {}, {}, 0};
+  if (want_object) result.object = json::value(object, storage);
   const DecodedPolicy decoded = decode_policy(object);
   std::optional<DecodedPolicy> old_decoded;
   if (old_object != nullptr) old_decoded = decode_policy(*old_object);
@@ -80,10 +172,17 @@ MutationResult mutate_with_storage(const json::value& object, const json::value*
   result.errors = std::move(allocation.errors);
   cap_errors(result.errors);
   if (!result.errors.empty() || allocation.assignments.empty()) return result;
-  for (const auto& a : allocation.assignments) set_gateway_port(result.object, a);
-  if (!decoded.policy.ports_auto_allocated) mark_auto_allocated(result.object);
+  const bool mark = !decoded.policy.ports_auto_allocated;
+  if (want_object) {
+    for (const auto& a : allocation.assignments) set_gateway_port(result.object, a);
+    if (mark) mark_auto_allocated(result.object);
+  }
+  const bool mark_first = metadata_before_spec(object);
+  result.patch.reserve(allocation.assignments.size() + 1);
+  if (mark && mark_first) auto_allocated_op(object, result.patch);
+  for (const auto& a : allocation.assignments) gateway_port_op(object, a, result.patch);
+  if (mark && !mark_first) auto_allocated_op(object, result.patch);
   result.ports_allocated = allocation.assignments.size();
-  result.patch = json_patch(object, result.object);
   return result;
 }
 
@@ -128,7 +227,7 @@ std::string invalid_message(std::string_view name, const FieldErrors& errors) {
 
 MutationResult mutate_policy(const json::value& object, const json::value* old_object,
                              const Settings& settings) {
-  return mutate_with_storage(object, old_object, settings, json::storage_ptr());
+  return mutate_with_storage(object, old_object, settings, json::storage_ptr(), true);
 }
 
 ValidationResult validate_policy(const json::value& object, const json::value* /*old_object*/,
@@ -195,7 +294,7 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   std::vector<std::string> warnings;
   json::array patch(storage);
   if (webhook == WebhookKind::Mutating && mutable_object) {
-    MutationResult m = mutate_with_storage(*request.object, old_object, settings, storage);
+    MutationResult m = mutate_with_storage(*request.object, old_object, settings, storage, false);
     errors = std::move(m.errors);
     patch = std::move(m.patch);
     s.ports_allocated = errors.empty() ? m.ports_allocated : 0;

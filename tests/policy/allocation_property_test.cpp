@@ -19,6 +19,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/policy/json_diff.h"
 #include "tests/policy/test_support.h"
 
 namespace asmegress::policy::test {
@@ -200,6 +201,8 @@ json check_mutation(const json& input, const json* old, const Settings& s,
   EXPECT_EQ(boost::json::serialize(again.patch), boost::json::serialize(r.patch));
 
   EXPECT_EQ(apply_patch(input, patch), out) << "patch: " << patch.dump();
+  // The engine writes the operations without diffing; they must be the diff.
+  EXPECT_EQ(boost::json::serialize(r.patch), boost::json::serialize(json_patch(in, r.object)));
 
   const std::vector<std::int64_t> got = actual_ports(out);
   EXPECT_EQ(got, want);

@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/policy/json_diff.h"
 #include "tests/policy/test_support.h"
 
 namespace asmegress::policy::test {
@@ -26,12 +27,15 @@ struct Mutated {
 };
 
 // Mutates, and checks what must hold of every mutation: the patch, applied by an
-// independent implementation, turns the input into the returned object.
+// independent implementation, turns the input into the returned object, and it
+// is exactly what a diff of the two gives (the engine writes the operations
+// without diffing).
 Mutated mutate(const json& input, const json* old = nullptr, const Settings& settings = {}) {
   const boost::json::value in = to_boost(input);
   boost::json::value old_value;
   if (old) old_value = to_boost(*old);
   MutationResult r = mutate_policy(in, old ? &old_value : nullptr, settings);
+  EXPECT_EQ(boost::json::serialize(r.patch), boost::json::serialize(json_patch(in, r.object)));
   Mutated m{input, to_nl(r.object), to_nl(r.patch), std::move(r)};
   EXPECT_TRUE(m.patch.is_array());
   json patched;
@@ -461,6 +465,52 @@ TEST(MutationUpdate, AllBlankAgainAfterExplicitPorts) {
   const Mutated m = mutate(next, &old);
   EXPECT_EQ(ports_by_name(m.object),
             (std::map<std::string, std::int64_t>{{"a", 12345}, {"b", 10001}, {"c", 10002}}));
+}
+
+// The object as the API server sent it, member order included (nlohmann
+// sorts keys, so these are built from text): every shape metadata and
+// byEgressGateway can take around the edits, with metadata before, after or
+// missing from around spec. The patch must be the diff, order included, and
+// must apply.
+TEST(MutatePatch, EqualsTheDiffForEveryShapeAroundTheEdits) {
+  const std::string spec =
+      R"("spec":{"byEgressGateway":{"name":"egressgateway-a"},"egressRules":[{"from":[{"namespace":"a"}],"to":[)"
+      R"({"name":"t1","hosts":["a.example.com"],"port":{"name":"p","number":443,"protocol":"HTTPS"}},)"
+      R"({"name":"t2","hosts":["b.example.com"],"port":{"name":"p","number":443,"protocol":"HTTPS"},"byEgressGateway":null},)"
+      R"({"name":"t3","hosts":["c.example.com"],"port":{"name":"p","number":443,"protocol":"HTTPS"},"byEgressGateway":{}},)"
+      R"({"name":"t4","hosts":["d.example.com"],"port":{"name":"p","number":443,"protocol":"HTTPS"},"byEgressGateway":{"port":0,"x":1}},)"
+      R"({"name":"t5","hosts":["e.example.com"],"port":{"name":"p","number":80,"protocol":"HTTP"},"byEgressGateway":{"port":null}})"
+      R"(]}]})";
+  const std::vector<std::string> metadata = {
+      "",
+      R"("metadata":null)",
+      R"("metadata":{"name":"egress-by-egressgateway-a"})",
+      R"("metadata":{"name":"egress-by-egressgateway-a","annotations":null})",
+      R"("metadata":{"name":"egress-by-egressgateway-a","annotations":{"x/y":"z"}})",
+      R"("metadata":{"name":"egress-by-egressgateway-a","annotations":{"asm-egress-webhook/port-allocation":"off"}})",
+      R"("metadata":{"name":"egress-by-egressgateway-a","annotations":"text"})",
+  };
+  const std::string head = R"("apiVersion":"istio.alibabacloud.com/v1beta1","kind":"ASMEgressTrafficPolicy")";
+  for (const std::string& m : metadata) {
+    for (const bool metadata_first : {true, false}) {
+      std::string text = "{" + head;
+      if (!m.empty() && metadata_first) text += "," + m;
+      text += "," + spec;
+      if (!m.empty() && !metadata_first) text += "," + m;
+      text += "}";
+      SCOPED_TRACE(text);
+      const boost::json::value in = boost::json::parse(text);
+      const MutationResult r = mutate_policy(in, nullptr, Settings{});
+      ASSERT_TRUE(r.errors.empty()) << describe(r.errors);
+      ASSERT_EQ(r.ports_allocated, 5U);
+      EXPECT_EQ(boost::json::serialize(r.patch), boost::json::serialize(json_patch(in, r.object)));
+      const json patch = to_nl(r.patch);
+      EXPECT_EQ(apply_patch(to_nl(in), patch), to_nl(r.object)) << patch.dump();
+      // The ports went where they belong whatever the shape.
+      EXPECT_EQ(to_nl(r.object).at("spec").at("egressRules").at(0).at("to").at(3).at("byEgressGateway"),
+                json({{"port", 10004}, {"x", 1}}));
+    }
+  }
 }
 
 }  // namespace

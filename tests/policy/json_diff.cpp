@@ -1,9 +1,11 @@
-#include "policy/json_patch.h"
+#include "tests/policy/json_diff.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include <boost/json.hpp>
+
+#include "policy/json_pointer.h"
 
 namespace asmegress::policy {
 namespace {
@@ -84,19 +86,6 @@ void diff(const json::value& from, const json::value& to, std::string& path, jso
 }
 
 }  // namespace
-
-void append_pointer_segment(std::string& pointer, std::string_view segment) {
-  pointer += '/';
-  for (char c : segment) {
-    if (c == '~') {
-      pointer += "~0";
-    } else if (c == '/') {
-      pointer += "~1";
-    } else {
-      pointer += c;
-    }
-  }
-}
 
 json::array json_patch(const json::value& from, const json::value& to) {
   json::array ops(to.storage());

@@ -8,7 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "policy/json_patch.h"
+#include "policy/json_pointer.h"
+#include "tests/policy/json_diff.h"
 #include "tests/policy/test_support.h"
 
 namespace asmegress::policy::test {
