@@ -1,9 +1,8 @@
 #include "policy/admission_review.h"
 
-#include <array>
-
 #include <boost/json.hpp>
 
+#include "policy/json_text.h"
 #include "policy/model.h"
 
 namespace asmegress::policy {
@@ -87,39 +86,22 @@ std::optional<std::string> read_admission_request(const json::value& review,
   return std::nullopt;
 }
 
-std::string base64_encode(std::string_view data) {
-  static constexpr std::array<char, 64> alphabet{
-      'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', 'P',
-      'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 'a', 'b', 'c', 'd', 'e', 'f',
-      'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v',
-      'w', 'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '+', '/'};
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto byte = [&data](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(data[k])); };
-  for (; i + 2 < data.size(); i += 3) {
-    const unsigned n = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
-    out += alphabet[(n >> 18U) & 63U];
-    out += alphabet[(n >> 12U) & 63U];
-    out += alphabet[(n >> 6U) & 63U];
-    out += alphabet[n & 63U];
-  }
-  if (const std::size_t rest = data.size() - i; rest > 0) {
-    unsigned n = byte(i) << 16U;
-    if (rest == 2) n |= byte(i + 1) << 8U;
-    out += alphabet[(n >> 18U) & 63U];
-    out += alphabet[(n >> 12U) & 63U];
-    out += rest == 2 ? alphabet[(n >> 6U) & 63U] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 std::string serialize_admission_response(const AdmissionRequest& request,
                                          const AdmissionResponse& response) {
-  json::object body;
-  body.emplace("uid", request.uid);
-  body.emplace("allowed", response.allowed);
+  // Written out directly rather than built as a json::object and serialised:
+  // this runs for every review, and the object would cost a dozen allocations.
+  // The text is what boost::json::serialize gave for that object, member
+  // order included (a test holds the two together).
+  const bool has_patch = response.patch != nullptr && !response.patch->empty();
+  const std::string patch_text = has_patch ? json::serialize(*response.patch) : std::string();
+  std::string out;
+  out.reserve(128 + request.api_version.size() + request.uid.size() +
+              (patch_text.size() + 2) / 3 * 4);
+  out += R"({"apiVersion":)";
+  append_json_string(out, request.api_version);
+  out += R"(,"kind":"AdmissionReview","response":{"uid":)";
+  append_json_string(out, request.uid);
+  out += response.allowed ? R"(,"allowed":true)" : R"(,"allowed":false)";
 
   if (response.errors != nullptr && !response.errors->empty()) {
     json::array causes;
@@ -132,28 +114,31 @@ std::string serialize_admission_response(const AdmissionRequest& request,
                          {"group", kGroup},
                          {"kind", kKind},
                          {"causes", std::move(causes)}};
-    body.emplace("status", json::object{{"metadata", json::object{}},
-                                        {"status", "Failure"},
-                                        {"message", invalid_message(response.object_name,
-                                                                    *response.errors)},
-                                        {"reason", "Invalid"},
-                                        {"details", std::move(details)},
-                                        {"code", 422}});
+    const json::object status{
+        {"metadata", json::object{}},
+        {"status", "Failure"},
+        {"message", invalid_message(response.object_name, *response.errors)},
+        {"reason", "Invalid"},
+        {"details", std::move(details)},
+        {"code", 422}};
+    out += R"(,"status":)";
+    out += json::serialize(status);
   }
-  if (response.patch != nullptr && !response.patch->empty()) {
-    body.emplace("patchType", "JSONPatch");
-    body.emplace("patch", base64_encode(json::serialize(*response.patch)));
+  if (has_patch) {
+    out += R"(,"patchType":"JSONPatch","patch":")";
+    append_base64(out, patch_text);
+    out += '"';
   }
   if (response.warnings != nullptr && !response.warnings->empty()) {
-    json::array warnings;
-    for (const auto& w : *response.warnings) warnings.emplace_back(json::string_view(w));
-    body.emplace("warnings", std::move(warnings));
+    out += R"(,"warnings":[)";
+    for (std::size_t i = 0; i < response.warnings->size(); ++i) {
+      if (i != 0) out += ',';
+      append_json_string(out, (*response.warnings)[i]);
+    }
+    out += ']';
   }
-
-  json::object review{{"apiVersion", request.api_version},
-                      {"kind", "AdmissionReview"},
-                      {"response", std::move(body)}};
-  return json::serialize(review);
+  out += "}}";
+  return out;
 }
 
 }  // namespace asmegress::policy

@@ -46,6 +46,4 @@ struct AdmissionResponse {
 std::string serialize_admission_response(const AdmissionRequest& request,
                                          const AdmissionResponse& response);
 
-std::string base64_encode(std::string_view data);
-
 }  // namespace asmegress::policy
