@@ -2,6 +2,7 @@
 // the exact Prometheus exposition.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <sstream>
 #include <vector>
 
@@ -104,7 +105,13 @@ TEST(Logger, OneJsonObjectPerLineAndDebugOnlyWhenVerbose) {
   std::ostringstream out;
   Logger quiet(out, 0);
   quiet.debug("hidden");
-  quiet.info("review", {{"uid", "u-1"}, {"allowed", true}, {"text", "a\"b\nc"}});
+  quiet.info("review", {{"uid", "u-1"},
+                        {"allowed", true},
+                        {"text", "a\"b\nc"},
+                        {"code", -422},
+                        {"ports", std::size_t{18446744073709551615U}},
+                        {"latency", 0.000034},
+                        {"nan", std::nan("")}});
   Logger verbose(out, 1);
   verbose.debug("shown");
   std::istringstream lines(out.str());
@@ -116,6 +123,11 @@ TEST(Logger, OneJsonObjectPerLineAndDebugOnlyWhenVerbose) {
   EXPECT_EQ(parsed[0]["msg"], "review");
   EXPECT_EQ(parsed[0]["uid"], "u-1");
   EXPECT_EQ(parsed[0]["text"], "a\"b\nc");
+  EXPECT_EQ(parsed[0]["allowed"], true);
+  EXPECT_EQ(parsed[0]["code"], -422);
+  EXPECT_EQ(parsed[0]["ports"], 18446744073709551615U);
+  EXPECT_EQ(parsed[0]["latency"], 0.000034);
+  EXPECT_TRUE(parsed[0]["nan"].is_null());
   // RFC 3339, UTC, milliseconds: 2024-05-01T12:00:00.123Z
   const std::string ts = parsed[0]["ts"];
   const std::string shape = "dddd-dd-ddTdd:dd:dd.dddZ";
