@@ -1,5 +1,8 @@
 #include "policy/admission.h"
 
+#include <charconv>
+#include <cstring>
+
 #include <boost/json.hpp>
 
 #include "policy/admission_review.h"
@@ -55,22 +58,33 @@ void gateway_port_op(const json::value& object, const PortAssignment& a, json::a
                                   .at("to")
                                   .at(a.to_index)
                                   .as_object();
-  std::string path = "/spec/egressRules/" + std::to_string(a.rule_index) + "/to/" +
-                     std::to_string(a.to_index) + "/byEgressGateway";
+  // "/spec/egressRules/R/to/T/byEgressGateway/port", on the stack.
+  char text[96];
+  char* end = text;
+  auto put = [&end](std::string_view part) {
+    std::memcpy(end, part.data(), part.size());
+    end += part.size();
+  };
+  put("/spec/egressRules/");
+  end = std::to_chars(end, text + sizeof text, a.rule_index).ptr;
+  put("/to/");
+  end = std::to_chars(end, text + sizeof text, a.to_index).ptr;
+  put("/byEgressGateway");
+  auto path = [&] { return std::string_view(text, static_cast<std::size_t>(end - text)); };
   const json::value port(a.port, ops.storage());
   const json::value* gateway = entry.if_contains("byEgressGateway");
   if (gateway == nullptr || !gateway->is_object()) {
     json::object value(ops.storage());
     value.emplace("port", port);
-    push_op(ops, gateway == nullptr ? "add" : "replace", path, std::move(value));
+    push_op(ops, gateway == nullptr ? "add" : "replace", path(), std::move(value));
     return;
   }
-  path += "/port";
+  put("/port");
   const json::value* old = gateway->get_object().if_contains("port");
   if (old == nullptr) {
-    push_op(ops, "add", path, port);
+    push_op(ops, "add", path(), port);
   } else if (*old != port) {
-    push_op(ops, "replace", path, port);
+    push_op(ops, "replace", path(), port);
   }
 }
 
@@ -249,7 +263,11 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   json::storage_ptr storage(&arena);
   json::parse_options options;
   options.max_depth = kMaxJsonDepth;
+  // The constructor's resource is only for the parser's own stack; the
+  // parsed value takes its resource from reset(). Without it the whole review
+  // would be allocated (and freed) one node at a time on the heap.
   json::stream_parser parser(storage, options);
+  parser.reset(storage);
   boost::system::error_code ec;
   const std::size_t consumed = parser.write(request_body.data(), request_body.size(), ec);
   if (!ec) parser.finish(ec);
