@@ -1,29 +1,44 @@
 #include "policy/field_path.h"
 
+#include <charconv>
+#include <cstring>
+
 namespace asmegress::policy {
+
+void FieldPath::assign(std::string_view a, std::string_view b, std::string_view c,
+                       std::string_view d) {
+  size_ = a.size() + b.size() + c.size() + d.size();
+  if (size_ <= kInline) {
+    char* p = inline_;
+    for (const std::string_view part : {a, b, c, d}) {
+      if (!part.empty()) std::memcpy(p, part.data(), part.size());
+      p += part.size();
+    }
+    return;
+  }
+  std::string text;
+  text.reserve(size_);
+  text.append(a).append(b).append(c).append(d);
+  long_ = std::move(text);
+}
 
 FieldPath FieldPath::child(std::string_view name) const {
   FieldPath p;
-  p.text_.reserve(text_.size() + 1 + name.size());
-  p.text_ = text_;
-  if (!p.text_.empty()) p.text_ += '.';
-  p.text_ += name;
+  p.assign(view(), size_ == 0 ? std::string_view() : std::string_view("."), name, {});
   return p;
 }
 
 FieldPath FieldPath::index(std::size_t i) const {
-  FieldPath p = *this;
-  p.text_ += '[';
-  p.text_ += std::to_string(i);
-  p.text_ += ']';
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, i).ptr;
+  FieldPath p;
+  p.assign(view(), "[", std::string_view(digits, static_cast<std::size_t>(end - digits)), "]");
   return p;
 }
 
 FieldPath FieldPath::key(std::string_view k) const {
-  FieldPath p = *this;
-  p.text_ += '[';
-  p.text_ += k;
-  p.text_ += ']';
+  FieldPath p;
+  p.assign(view(), "[", k, "]");
   return p;
 }
 

@@ -106,6 +106,9 @@ PortAllocation allocate_ports(const Policy& policy, const Policy* old_policy,
     }
   }
 
+  std::size_t destinations = 0;
+  for (const auto& r : policy.rules) destinations += r.to.size();
+  out.assignments.reserve(destinations);
   std::uint32_t next = kFirstAllocatedPort;
   for (const auto& r : policy.rules) {
     for (const auto& d : r.to) {
