@@ -1,5 +1,6 @@
 #include "policy/admission.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -61,9 +62,11 @@ void gateway_port_op(const json::value& object, const PortAssignment& a, json::a
   // "/spec/egressRules/R/to/T/byEgressGateway/port", on the stack.
   char text[96];
   char* end = text;
-  auto put = [&end](std::string_view part) {
-    std::memcpy(end, part.data(), part.size());
-    end += part.size();
+  auto put = [&](std::string_view part) {
+    // Never short (83 characters at most); the bound keeps the compiler sure.
+    const auto n = std::min(part.size(), static_cast<std::size_t>(text + sizeof text - end));
+    std::memcpy(end, part.data(), n);
+    end += n;
   };
   put("/spec/egressRules/");
   end = std::to_chars(end, text + sizeof text, a.rule_index).ptr;
