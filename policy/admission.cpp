@@ -9,6 +9,7 @@
 #include "policy/admission_review.h"
 #include "policy/decode.h"
 #include "policy/json_pointer.h"
+#include "policy/json_text.h"
 #include "policy/model.h"
 #include "policy/port_allocator.h"
 #include "policy/validate.h"
@@ -40,18 +41,33 @@ void set_gateway_port(json::value& object, const PortAssignment& a) {
   gateway.get_object()["port"] = a.port;
 }
 
-void push_op(json::array& ops, std::string_view op, std::string_view path, json::value value) {
-  json::object o(ops.storage());
-  o.reserve(3);
-  o.emplace("op", op);
-  o.emplace("path", path);
-  o.emplace("value", std::move(value));
-  ops.emplace_back(std::move(o));
-}
+// RFC 6902 operations written straight as JSON text, the text
+// boost::json::serialize gives for them (a test holds the two together).
+class PatchText {
+ public:
+  explicit PatchText(std::size_t operations) { text_.reserve(96 * operations); }
+  // `value` is JSON text.
+  void add(std::string_view op, std::string_view path, std::string_view value) {
+    text_ += text_.empty() ? R"([{"op":")" : R"(,{"op":")";
+    text_ += op;
+    text_ += R"(","path":)";
+    append_json_string(text_, path);
+    text_ += R"(,"value":)";
+    text_ += value;
+    text_ += '}';
+  }
+  std::string finish() && {
+    if (!text_.empty()) text_ += ']';
+    return std::move(text_);
+  }
+
+ private:
+  std::string text_;
+};
 
 // The operation set_gateway_port amounts to. decode_policy has already
 // checked that the entry is an object where the assignment says.
-void gateway_port_op(const json::value& object, const PortAssignment& a, json::array& ops) {
+void gateway_port_op(const json::value& object, const PortAssignment& a, PatchText& patch) {
   const json::object& entry = object.get_object()
                                   .at("spec")
                                   .at("egressRules")
@@ -74,20 +90,24 @@ void gateway_port_op(const json::value& object, const PortAssignment& a, json::a
   end = std::to_chars(end, text + sizeof text, a.to_index).ptr;
   put("/byEgressGateway");
   auto path = [&] { return std::string_view(text, static_cast<std::size_t>(end - text)); };
-  const json::value port(a.port, ops.storage());
+  // {"port":N}, and N alone.
+  char value[24] = R"({"port":)";
+  char* value_end = std::to_chars(value + 8, value + sizeof value - 1, a.port).ptr;
+  *value_end++ = '}';
+  const std::string_view port_object(value, static_cast<std::size_t>(value_end - value));
+  const std::string_view port = port_object.substr(8, port_object.size() - 9);
+
   const json::value* gateway = entry.if_contains("byEgressGateway");
   if (gateway == nullptr || !gateway->is_object()) {
-    json::object value(ops.storage());
-    value.emplace("port", port);
-    push_op(ops, gateway == nullptr ? "add" : "replace", path(), std::move(value));
+    patch.add(gateway == nullptr ? "add" : "replace", path(), port_object);
     return;
   }
   put("/port");
   const json::value* old = gateway->get_object().if_contains("port");
   if (old == nullptr) {
-    push_op(ops, "add", path(), port);
-  } else if (*old != port) {
-    push_op(ops, "replace", path(), port);
+    patch.add("add", path(), port);
+  } else if (*old != json::value(a.port)) {
+    patch.add("replace", path(), port);
   }
 }
 
@@ -104,34 +124,43 @@ void mark_auto_allocated(json::value& object) {
 }
 
 // The operation mark_auto_allocated amounts to, if any.
-void auto_allocated_op(const json::value& object, json::array& ops) {
+void auto_allocated_op(const json::value& object, PatchText& patch) {
   const json::object* root = object.if_object();
   if (root == nullptr) return;
-  json::object annotations(ops.storage());
-  annotations.emplace(kAllocationAnnotation, kAllocationAnnotationValue);
+  // The texts are the same for every review: written once.
+  static const std::string value = [] {
+    std::string text;
+    append_json_string(text, kAllocationAnnotationValue);
+    return text;
+  }();
+  static const std::string annotations = [] {
+    std::string text = "{";
+    append_json_string(text, kAllocationAnnotation);
+    return text + ':' + value + '}';
+  }();
+  static const std::string metadata_value = R"({"annotations":)" + annotations + "}";
+  static const std::string path = [] {
+    std::string text = "/metadata/annotations";
+    append_pointer_segment(text, kAllocationAnnotation);
+    return text;
+  }();
   const json::value* metadata = root->if_contains("metadata");
   if (metadata == nullptr || metadata->is_null()) {
-    json::object value(ops.storage());
-    value.emplace("annotations", std::move(annotations));
-    push_op(ops, metadata == nullptr ? "add" : "replace", "/metadata", std::move(value));
+    patch.add(metadata == nullptr ? "add" : "replace", "/metadata", metadata_value);
     return;
   }
   if (!metadata->is_object()) return;
   const json::value* existing = metadata->get_object().if_contains("annotations");
   if (existing == nullptr || existing->is_null()) {
-    push_op(ops, existing == nullptr ? "add" : "replace", "/metadata/annotations",
-            std::move(annotations));
+    patch.add(existing == nullptr ? "add" : "replace", "/metadata/annotations", annotations);
     return;
   }
   if (!existing->is_object()) return;
-  std::string path = "/metadata/annotations";
-  append_pointer_segment(path, kAllocationAnnotation);
-  const json::value value(kAllocationAnnotationValue, ops.storage());
   const json::value* old = existing->get_object().if_contains(kAllocationAnnotation);
   if (old == nullptr) {
-    push_op(ops, "add", path, value);
-  } else if (*old != value) {
-    push_op(ops, "replace", path, value);
+    patch.add("add", path, value);
+  } else if (!old->is_string() || old->get_string() != kAllocationAnnotationValue) {
+    patch.add("replace", path, value);
   }
 }
 
@@ -173,13 +202,13 @@ void cap_errors(FieldErrors& errors) {
                     "more errors not shown; fix the ones above first"});
 }
 
-// With `want_object` false, result.object stays null: the review needs only
-// the patch, and copying the object would cost more than the rest together.
+// With `want_object` false, result.object and result.patch stay empty: the
+// review needs only the patch's text, and copying the object would cost more
+// than the rest together.
 MutationResult mutate_with_storage(const json::value& object, const json::value* old_object,
-                                   const Settings& settings, const json::storage_ptr& storage,
-                                   bool want_object) {
-  MutationResult result{json::value(storage), json::array(storage), {}, {}, 0};
-  if (want_object) result.object = json::value(object, storage);
+                                   const Settings& settings, bool want_object) {
+  MutationResult result;
+  if (want_object) result.object = object;
   const DecodedPolicy decoded = decode_policy(object);
   std::optional<DecodedPolicy> old_decoded;
   if (old_object != nullptr) old_decoded = decode_policy(*old_object);
@@ -195,10 +224,14 @@ MutationResult mutate_with_storage(const json::value& object, const json::value*
     if (mark) mark_auto_allocated(result.object);
   }
   const bool mark_first = metadata_before_spec(object);
-  result.patch.reserve(allocation.assignments.size() + 1);
-  if (mark && mark_first) auto_allocated_op(object, result.patch);
-  for (const auto& a : allocation.assignments) gateway_port_op(object, a, result.patch);
-  if (mark && !mark_first) auto_allocated_op(object, result.patch);
+  PatchText patch(allocation.assignments.size() + 1);
+  if (mark && mark_first) auto_allocated_op(object, patch);
+  for (const auto& a : allocation.assignments) gateway_port_op(object, a, patch);
+  if (mark && !mark_first) auto_allocated_op(object, patch);
+  result.patch_json = std::move(patch).finish();
+  if (want_object && !result.patch_json.empty()) {
+    result.patch = json::parse(result.patch_json).as_array();
+  }
   result.ports_allocated = allocation.assignments.size();
   return result;
 }
@@ -244,7 +277,7 @@ std::string invalid_message(std::string_view name, const FieldErrors& errors) {
 
 MutationResult mutate_policy(const json::value& object, const json::value* old_object,
                              const Settings& settings) {
-  return mutate_with_storage(object, old_object, settings, json::storage_ptr(), true);
+  return mutate_with_storage(object, old_object, settings, true);
 }
 
 ValidationResult validate_policy(const json::value& object, const json::value* /*old_object*/,
@@ -313,11 +346,11 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
 
   FieldErrors errors;
   std::vector<std::string> warnings;
-  json::array patch(storage);
+  std::string patch;
   if (webhook == WebhookKind::Mutating && mutable_object) {
-    MutationResult m = mutate_with_storage(*request.object, old_object, settings, storage, false);
+    MutationResult m = mutate_with_storage(*request.object, old_object, settings, false);
     errors = std::move(m.errors);
-    patch = std::move(m.patch);
+    patch = std::move(m.patch_json);
     s.ports_allocated = errors.empty() ? m.ports_allocated : 0;
     if (errors.empty()) s.reason = patch.empty() ? "" : "Patched";
     else s.reason = "PortsExhausted";
@@ -333,7 +366,7 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   s.warnings = warnings.size();
   response.allowed = s.allowed;
   response.errors = &errors;
-  response.patch = s.allowed ? &patch : nullptr;
+  if (s.allowed) response.patch_json = patch;
   response.warnings = &warnings;
   out.body = serialize_admission_response(request, response);
   return out;

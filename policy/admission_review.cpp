@@ -92,11 +92,9 @@ std::string serialize_admission_response(const AdmissionRequest& request,
   // this runs for every review, and the object would cost a dozen allocations.
   // The text is what boost::json::serialize gave for that object, member
   // order included (a test holds the two together).
-  const bool has_patch = response.patch != nullptr && !response.patch->empty();
-  const std::string patch_text = has_patch ? json::serialize(*response.patch) : std::string();
   std::string out;
   out.reserve(128 + request.api_version.size() + request.uid.size() +
-              (patch_text.size() + 2) / 3 * 4);
+              (response.patch_json.size() + 2) / 3 * 4);
   out += R"({"apiVersion":)";
   append_json_string(out, request.api_version);
   out += R"(,"kind":"AdmissionReview","response":{"uid":)";
@@ -124,9 +122,9 @@ std::string serialize_admission_response(const AdmissionRequest& request,
     out += R"(,"status":)";
     out += json::serialize(status);
   }
-  if (has_patch) {
+  if (!response.patch_json.empty()) {
     out += R"(,"patchType":"JSONPatch","patch":")";
-    append_base64(out, patch_text);
+    append_base64(out, response.patch_json);
     out += '"';
   }
   if (response.warnings != nullptr && !response.warnings->empty()) {

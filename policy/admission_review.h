@@ -36,7 +36,7 @@ std::optional<std::string> read_admission_request(const boost::json::value& revi
 // What the webhook answers.
 struct AdmissionResponse {
   bool allowed = true;
-  const boost::json::array* patch = nullptr;  // sent only when non-empty
+  std::string_view patch_json;                // JSON Patch text; sent only when non-empty
   const FieldErrors* errors = nullptr;        // a denial as 422 Invalid
   std::string_view object_name;               // for the denial's message
   const std::vector<std::string>* warnings = nullptr;

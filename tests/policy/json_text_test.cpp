@@ -98,10 +98,10 @@ std::string reference_answer(const AdmissionRequest& request, const AdmissionRes
                                         {"details", std::move(details)},
                                         {"code", 422}});
   }
-  if (response.patch != nullptr && !response.patch->empty()) {
+  if (!response.patch_json.empty()) {
     body.emplace("patchType", "JSONPatch");
     std::string encoded;
-    append_base64(encoded, json::serialize(*response.patch));
+    append_base64(encoded, response.patch_json);
     body.emplace("patch", encoded);
   }
   if (response.warnings != nullptr && !response.warnings->empty()) {
@@ -116,11 +116,9 @@ std::string reference_answer(const AdmissionRequest& request, const AdmissionRes
 }
 
 TEST(JsonText, AnswerIsTheTextOfTheObjectItReplaces) {
-  const boost::json::array patch = boost::json::parse(
+  const std::string_view patch =
       R"([{"op":"add","path":"/metadata/annotations/a~1b","value":"auto"},)"
-      R"({"op":"replace","path":"/spec/egressRules/0/to/1/byEgressGateway","value":{"port":10001}}])")
-                                       .as_array();
-  const boost::json::array no_patch;
+      R"({"op":"replace","path":"/spec/egressRules/0/to/1/byEgressGateway","value":{"port":10001}}])";
   FieldErrors errors;
   errors.push_back(FieldError::required(FieldPath{}.child("spec").child("egressRules")));
   errors.push_back(FieldError::invalid(FieldPath{}.child("metadata").child("name"),
@@ -138,7 +136,7 @@ TEST(JsonText, AnswerIsTheTextOfTheObjectItReplaces) {
         AdmissionResponse response;
         response.object_name = "egress-\"a\"";
         response.allowed = shape % 2 == 0;
-        response.patch = shape < 2 ? &patch : (shape < 4 ? &no_patch : nullptr);
+        if (shape < 2) response.patch_json = patch;
         response.errors = response.allowed ? (shape == 2 ? &no_errors : nullptr) : &errors;
         response.warnings = shape >= 3 ? &warnings : (shape == 2 ? &no_warnings : nullptr);
         SCOPED_TRACE(std::string(api) + " uid " + std::string(uid) + " shape " +
