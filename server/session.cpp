@@ -135,11 +135,36 @@ void Session::on_first_bytes(const boost::system::error_code& ec, std::size_t by
   read_header();
 }
 
+// A request usually arrives whole in the first read (one TLS record). Beast's
+// read operations would parse it from the buffer too, but hand each step's
+// result over through the executor's queue, often to the other thread; the
+// bytes already here are parsed on the spot instead, and only a request still
+// arriving goes through an asynchronous read.
+bool Session::parse_buffered(bool whole, boost::system::error_code& ec) {
+  parser_->eager(whole);
+  for (;;) {
+    if (whole ? parser_->is_done() : parser_->is_header_done()) {
+      ec = {};
+      return true;
+    }
+    if (buffer_.size() == 0) return false;
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) return false;
+    if (ec) return true;
+  }
+}
+
 void Session::read_header() {
   idle_ = false;
   parser_.emplace();
   parser_->header_limit(header_limit);
   parser_->body_limit(environment_.config.max_request_bytes);
+  boost::system::error_code parsed;
+  if (parse_buffered(false, parsed)) {
+    on_header(parsed);
+    return;
+  }
   beast::get_lowest_layer(stream_).expires_after(environment_.config.header_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](const boost::system::error_code& ec,
@@ -183,6 +208,11 @@ void Session::on_header(const boost::system::error_code& ec) {
 }
 
 void Session::read_body() {
+  boost::system::error_code parsed;
+  if (parse_buffered(true, parsed)) {
+    on_body(parsed);
+    return;
+  }
   beast::get_lowest_layer(stream_).expires_after(environment_.config.body_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {

@@ -53,6 +53,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_handshake(const boost::system::error_code& ec);
   void wait_for_request();
   void on_first_bytes(const boost::system::error_code& ec, std::size_t bytes);
+  // Parses buffered bytes up to the end of the header, or of the whole
+  // request with `whole`: true when there (ec clear) or malformed (ec says
+  // how); false when more bytes are needed.
+  bool parse_buffered(bool whole, boost::system::error_code& ec);
   void read_header();
   void on_header(const boost::system::error_code& ec);
   void read_body();
