@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <utility>
 
 #include "policy/json_text.h"
 
@@ -87,11 +88,10 @@ void LogField::append_to(std::string& line) const {
   }
 }
 
-Logger::Logger(std::ostream& out, int verbosity) : out_(out), verbosity_(verbosity) {}
+namespace {
 
-void Logger::log(LogLevel level, std::string_view msg, LogFields fields) {
-  if (!enabled(level)) return;
-  thread_local std::string line;
+// Formats one line into `line` (cleared first).
+void format_line(std::string& line, LogLevel level, std::string_view msg, LogFields fields) {
   line.clear();
   line += R"({"ts":)";
   append_timestamp(line);
@@ -101,11 +101,85 @@ void Logger::log(LogLevel level, std::string_view msg, LogFields fields) {
   policy::append_json_string(line, msg);
   for (const LogField& field : fields) field.append_to(line);
   line += "}\n";
-  const std::lock_guard lock(mutex_);
-  out_.write(line.data(), static_cast<std::streamsize>(line.size()));
-  out_.flush();
+}
+
+}  // namespace
+
+Logger::Logger(std::ostream& out, int verbosity)
+    : out_(out), verbosity_(verbosity), writer_([this] { write_loop(); }) {}
+
+Logger::~Logger() {
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_writer_.notify_one();
+  writer_.join();
+}
+
+void Logger::log(LogLevel level, std::string_view msg, LogFields fields) {
+  if (!enabled(level)) return;
+  thread_local std::string line;
+  format_line(line, level, msg, fields);
+  bool wake = false;
+  {
+    const std::lock_guard lock(mutex_);
+    ++lines_appended_;
+    if (pending_.size() + line.size() > kMaxPendingBytes) {
+      // The batch pending is full, so a write follows; it accounts for this.
+      ++lines_dropped_;
+    } else {
+      // The writer waits for the first line of a batch, then for a full one.
+      wake = pending_.empty() ||
+             (pending_.size() < kBatchBytes && pending_.size() + line.size() >= kBatchBytes);
+      pending_ += line;
+    }
+  }
+  if (wake) wake_writer_.notify_one();
   // A rare long line (a long error message) should not stay allocated.
   if (line.capacity() > 64 * 1024) line = std::string();
+  if (level == LogLevel::Warning || level == LogLevel::Error) flush();
+}
+
+void Logger::flush() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t target = lines_appended_;
+  if (lines_written_ >= target) return;
+  ++flush_waiters_;
+  wake_writer_.notify_one();
+  batch_written_.wait(lock, [&] { return lines_written_ >= target || stopping_; });
+  --flush_waiters_;
+}
+
+void Logger::write_loop() {
+  std::string batch;
+  std::string notice;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_writer_.wait(lock, [&] { return !pending_.empty() || stopping_; });
+    if (pending_.empty()) return;  // stopping, nothing left
+    // Let the batch gather, so that under load many lines share one write
+    // and one wake-up of this thread.
+    wake_writer_.wait_for(lock, kBatchDelay, [&] {
+      return stopping_ || flush_waiters_ > 0 || pending_.size() >= kBatchBytes;
+    });
+    batch.swap(pending_);
+    const std::uint64_t lines = lines_appended_;
+    const std::uint64_t dropped = std::exchange(lines_dropped_, 0);
+    lock.unlock();
+    if (dropped > 0) {
+      format_line(notice, LogLevel::Warning, "log lines dropped: the log output did not keep up",
+                  {{"dropped", dropped}});
+      batch += notice;
+    }
+    out_.write(batch.data(), static_cast<std::streamsize>(batch.size()));
+    out_.flush();
+    batch.clear();
+    if (batch.capacity() > 1024 * 1024) batch = std::string();
+    lock.lock();
+    lines_written_ = lines;
+    batch_written_.notify_all();
+  }
 }
 
 }  // namespace asmegress::server

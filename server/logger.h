@@ -1,12 +1,15 @@
 #pragma once
 
+#include <chrono>
 #include <concepts>
+#include <condition_variable>
 #include <cstdint>
 #include <initializer_list>
 #include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace asmegress::server {
 
@@ -49,13 +52,28 @@ class LogField {
 using LogFields = std::initializer_list<LogField>;
 
 // One JSON object per line (ts, level, msg, then the given fields), the shape
-// log pipelines in a cluster parse without configuration. Thread-safe: a line
-// is written whole under a lock. A line costs no allocation once a thread has
-// written one: the server logs every review.
+// log pipelines in a cluster parse without configuration.
+//
+// The server logs every review, so a line must cost little on the request
+// path: log() formats the line in the calling thread's buffer and appends it
+// to a pending batch; a writer thread writes the batch once it is
+// kBatchBytes or kBatchDelay old, so under load many lines share one write
+// and one wake-up. Warnings and errors wait until written (they are rare and
+// may precede an exit), and so does flush(). If the output stalls, at most kMaxPendingBytes
+// wait; lines beyond are dropped and counted, and a line says how many once
+// the output moves again: a stuck log pipe must not stall admission.
 class Logger {
  public:
+  static constexpr std::size_t kMaxPendingBytes = 4 * 1024 * 1024;
+  static constexpr std::size_t kBatchBytes = 64 * 1024;
+  static constexpr std::chrono::milliseconds kBatchDelay{20};
+
   // verbosity 0 logs info and above; 1 or more adds debug.
   Logger(std::ostream& out, int verbosity);
+  // Writes what is pending.
+  ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
 
   bool enabled(LogLevel level) const { return level != LogLevel::Debug || verbosity_ > 0; }
 
@@ -67,10 +85,24 @@ class Logger {
   void warning(std::string_view msg, LogFields fields = {}) { log(LogLevel::Warning, msg, fields); }
   void error(std::string_view msg, LogFields fields = {}) { log(LogLevel::Error, msg, fields); }
 
+  // Returns once every line logged before the call is written and flushed.
+  void flush();
+
  private:
+  void write_loop();
+
   std::ostream& out_;
   int verbosity_;
   std::mutex mutex_;
+  std::condition_variable wake_writer_;  // lines pending, or stopping
+  std::condition_variable batch_written_;
+  std::string pending_;
+  std::uint64_t lines_appended_ = 0;
+  std::uint64_t lines_written_ = 0;  // dropped ones count as written
+  std::uint64_t lines_dropped_ = 0;  // since the last report
+  int flush_waiters_ = 0;
+  bool stopping_ = false;
+  std::thread writer_;
 };
 
 }  // namespace asmegress::server

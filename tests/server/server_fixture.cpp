@@ -67,7 +67,10 @@ void RunningServer::stop() {
   server_->wait();
 }
 
-std::string RunningServer::logs() const { return read_text(directory_.path() / "server.log"); }
+std::string RunningServer::logs() const {
+  logger_->flush();
+  return read_text(directory_.path() / "server.log");
+}
 
 std::string RunningServer::ca_pem() const {
   return read_text(std::filesystem::path(config_.cert_dir) / "ca.crt");

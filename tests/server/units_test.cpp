@@ -2,8 +2,12 @@
 // the exact Prometheus exposition.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -112,8 +116,10 @@ TEST(Logger, OneJsonObjectPerLineAndDebugOnlyWhenVerbose) {
                         {"ports", std::size_t{18446744073709551615U}},
                         {"latency", 0.000034},
                         {"nan", std::nan("")}});
+  quiet.flush();
   Logger verbose(out, 1);
   verbose.debug("shown");
+  verbose.flush();
   std::istringstream lines(out.str());
   std::string line;
   std::vector<nlohmann::json> parsed;
@@ -140,6 +146,113 @@ TEST(Logger, OneJsonObjectPerLineAndDebugOnlyWhenVerbose) {
     }
   }
   EXPECT_EQ(parsed[1]["level"], "debug");
+}
+
+std::vector<nlohmann::json> parse_lines(const std::string& text) {
+  std::vector<nlohmann::json> parsed;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) parsed.push_back(nlohmann::json::parse(line));
+  return parsed;
+}
+
+TEST(Logger, LinesFromManyThreadsArriveWholeOnceAndInOrderPerThread) {
+  std::ostringstream out;
+  constexpr int threads = 4;
+  constexpr int per_thread = 2000;
+  {
+    Logger logger(out, 0);
+    std::vector<std::thread> writers;
+    for (int t = 0; t < threads; ++t) {
+      writers.emplace_back([&logger, t] {
+        for (int i = 0; i < per_thread; ++i) {
+          logger.info("admission review", {{"thread", t}, {"i", i}});
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+  }  // the destructor writes what is pending
+  const auto parsed = parse_lines(out.str());
+  ASSERT_EQ(parsed.size(), static_cast<std::size_t>(threads * per_thread));
+  std::vector<int> next(threads, 0);
+  for (const auto& line : parsed) {
+    const int t = line.at("thread");
+    EXPECT_EQ(line.at("i"), next.at(static_cast<std::size_t>(t))) << line.dump();
+    ++next.at(static_cast<std::size_t>(t));
+  }
+}
+
+TEST(Logger, WarningsAndErrorsAreWrittenBeforeTheCallReturns) {
+  std::ostringstream out;
+  Logger logger(out, 0);
+  logger.info("first");
+  logger.warning("second");
+  // No flush: the warning waited for its own line and everything before it.
+  const std::string text = out.str();
+  EXPECT_NE(text.find("\"first\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"second\""), std::string::npos) << text;
+}
+
+// An output that accepts nothing until released, like a log pipe nobody reads.
+class StalledBuffer : public std::stringbuf {
+ public:
+  void release() {
+    {
+      const std::lock_guard lock(mutex_);
+      released_ = true;
+    }
+    released_changed_.notify_all();
+  }
+  bool writer_waiting() {
+    const std::lock_guard lock(mutex_);
+    return waiting_;
+  }
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::unique_lock lock(mutex_);
+    waiting_ = true;
+    released_changed_.wait(lock, [&] { return released_; });
+    return std::stringbuf::xsputn(s, n);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable released_changed_;
+  bool released_ = false;
+  bool waiting_ = false;
+};
+
+TEST(Logger, AStalledOutputDropsLinesBeyondTheBoundAndSaysHowMany) {
+  StalledBuffer buffer;
+  std::ostream out(&buffer);
+  Logger logger(out, 0);
+  logger.info("stuck");  // the writer takes this one and blocks on it
+  for (int i = 0; i < 1000 && !buffer.writer_waiting(); ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_TRUE(buffer.writer_waiting());
+  // Each line is a little over 1 KiB: 4 MiB hold about 3,900 of them.
+  const std::string padding(1000, 'x');
+  constexpr int logged = 6000;
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < logged; ++i) logger.info("line", {{"i", i}, {"padding", padding}});
+  // Logging never waited for the stalled output.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  buffer.release();
+  logger.flush();
+  const auto parsed = parse_lines(buffer.str());
+  ASSERT_FALSE(parsed.empty());
+  EXPECT_EQ(parsed.front().at("msg"), "stuck");
+  std::size_t kept = 0;
+  std::uint64_t dropped = 0;
+  for (const auto& line : parsed) {
+    if (line.at("msg") == "line") ++kept;
+    if (line.contains("dropped")) dropped += line.at("dropped").get<std::uint64_t>();
+  }
+  EXPECT_GT(kept, 3000u);
+  EXPECT_LT(kept, static_cast<std::size_t>(logged));
+  EXPECT_EQ(kept + dropped, static_cast<std::size_t>(logged));
 }
 
 }  // namespace
