@@ -5,15 +5,30 @@
 
 namespace asmegress::policy {
 
+namespace {
+
+// 1 for the bytes a JSON string cannot hold as they are.
+constexpr std::array<unsigned char, 256> kNeedsEscape = [] {
+  std::array<unsigned char, 256> table{};
+  for (std::size_t c = 0; c < 0x20; ++c) table[c] = 1;
+  table['"'] = 1;
+  table['\\'] = 1;
+  return table;
+}();
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr std::string_view hex = "0123456789abcdef";
+  out.reserve(out.size() + text.size() + 2);
   out += '"';
-  std::size_t plain = 0;  // start of the run of characters copied as they are
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text, plain, i - plain);
-    plain = i + 1;
+  const char* plain = text.data();  // start of the run copied as it is
+  const char* const end = text.data() + text.size();
+  for (const char* p = plain; p != end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (kNeedsEscape[c] == 0) continue;
+    out.append(plain, static_cast<std::size_t>(p - plain));
+    plain = p + 1;
     out += '\\';
     switch (c) {
       case '"': out += '"'; break;
@@ -29,7 +44,7 @@ void append_json_string(std::string& out, std::string_view text) {
         out += hex[c & 15U];
     }
   }
-  out.append(text, plain, text.size() - plain);
+  out.append(plain, static_cast<std::size_t>(end - plain));
   out += '"';
 }
 
