@@ -24,7 +24,7 @@ BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config ca-certificates
 TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
   openssl curl clang libclang-rt-14-dev python3)
-BENCH_PACKAGES=(libbenchmark-dev wrk)
+BENCH_PACKAGES=(libbenchmark-dev wrk jq curl)
 IMAGE_PACKAGES=(buildah podman debootstrap runc uidmap fuse-overlayfs)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
