@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <string>
 #include <utility>
 
 #include "policy/json_text.h"
@@ -66,7 +67,19 @@ void LogField::append_to(std::string& line) const {
   line += ':';
   switch (kind_) {
     case Kind::Text:
-      policy::append_json_string(line, text_);
+      if (text_.size() <= kMaxLogFieldBytes) {
+        policy::append_json_string(line, text_);
+      } else {
+        // Cut at a character boundary (not inside a UTF-8 sequence), and say
+        // how much is missing: a review's uid or name can be megabytes long.
+        std::size_t cut = kMaxLogFieldBytes;
+        while (cut > 0 && (static_cast<unsigned char>(text_[cut]) & 0xC0U) == 0x80U) --cut;
+        std::string shortened(text_.substr(0, cut));
+        shortened += "... (";
+        shortened += std::to_string(text_.size() - cut);
+        shortened += " more bytes)";
+        policy::append_json_string(line, shortened);
+      }
       break;
     case Kind::Bool:
       line += flag_ ? "true" : "false";
@@ -122,12 +135,13 @@ void Logger::log(LogLevel level, std::string_view msg, LogFields fields) {
   thread_local std::string line;
   format_line(line, level, msg, fields);
   bool wake = false;
+  std::uint64_t line_number = 0;
   {
     const std::lock_guard lock(mutex_);
-    ++lines_appended_;
+    line_number = ++lines_appended_;
     if (pending_.size() + line.size() > kMaxPendingBytes) {
-      // The batch pending is full, so a write follows; it accounts for this.
       ++lines_dropped_;
+      wake = true;  // so that the count is reported even if nothing follows
     } else {
       // The writer waits for the first line of a batch, then for a full one.
       wake = pending_.empty() ||
@@ -138,17 +152,30 @@ void Logger::log(LogLevel level, std::string_view msg, LogFields fields) {
   if (wake) wake_writer_.notify_one();
   // A rare long line (a long error message) should not stay allocated.
   if (line.capacity() > 64 * 1024) line = std::string();
-  if (level == LogLevel::Warning || level == LogLevel::Error) flush();
+  // Warnings and errors wait for their line, but not for a stalled output:
+  // they are logged on the I/O threads too.
+  if (level == LogLevel::Warning || level == LogLevel::Error) {
+    wait_written(line_number, kWarningWait);
+  }
 }
 
-void Logger::flush() {
+void Logger::flush() { wait_written(0, std::chrono::milliseconds::max()); }
+
+bool Logger::wait_written(std::uint64_t line_number, std::chrono::milliseconds limit) {
   std::unique_lock lock(mutex_);
-  const std::uint64_t target = lines_appended_;
-  if (lines_written_ >= target) return;
+  const std::uint64_t target = line_number == 0 ? lines_appended_ : line_number;
+  if (lines_written_ >= target) return true;
   ++flush_waiters_;
   wake_writer_.notify_one();
-  batch_written_.wait(lock, [&] { return lines_written_ >= target || stopping_; });
+  const auto done = [&] { return lines_written_ >= target || stopping_; };
+  bool written = true;
+  if (limit == std::chrono::milliseconds::max()) {
+    batch_written_.wait(lock, done);
+  } else {
+    written = batch_written_.wait_for(lock, limit, done);
+  }
   --flush_waiters_;
+  return written;
 }
 
 void Logger::write_loop() {
@@ -156,8 +183,9 @@ void Logger::write_loop() {
   std::string notice;
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_writer_.wait(lock, [&] { return !pending_.empty() || stopping_; });
-    if (pending_.empty()) return;  // stopping, nothing left
+    // A batch may be only a count of dropped lines.
+    wake_writer_.wait(lock, [&] { return lines_written_ != lines_appended_ || stopping_; });
+    if (lines_written_ == lines_appended_) return;  // stopping, nothing left
     // Let the batch gather, so that under load many lines share one write
     // and one wake-up of this thread.
     wake_writer_.wait_for(lock, kBatchDelay, [&] {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <concepts>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <mutex>
@@ -14,6 +15,9 @@
 namespace asmegress::server {
 
 enum class LogLevel { Debug, Info, Warning, Error };
+
+// Text fields longer than this are cut, with a note of how much is missing.
+inline constexpr std::size_t kMaxLogFieldBytes = 4096;
 
 // One field of a log line: a key and a string, boolean or number. Holds views,
 // so a line's fields are written without copying them first; build them in
@@ -58,15 +62,19 @@ using LogFields = std::initializer_list<LogField>;
 // path: log() formats the line in the calling thread's buffer and appends it
 // to a pending batch; a writer thread writes the batch once it is
 // kBatchBytes or kBatchDelay old, so under load many lines share one write
-// and one wake-up. Warnings and errors wait until written (they are rare and
-// may precede an exit), and so does flush(). If the output stalls, at most kMaxPendingBytes
-// wait; lines beyond are dropped and counted, and a line says how many once
-// the output moves again: a stuck log pipe must not stall admission.
+// and one wake-up. flush() waits until everything logged is written;
+// warnings and errors wait for their own line (they are rare and may precede
+// an exit), but at most kWarningWait. If the output stalls, at most
+// kMaxPendingBytes wait; lines beyond are dropped and counted, and a line
+// says how many once the output moves again: a stuck log pipe must not stall
+// admission.
 class Logger {
  public:
   static constexpr std::size_t kMaxPendingBytes = 4 * 1024 * 1024;
   static constexpr std::size_t kBatchBytes = 64 * 1024;
   static constexpr std::chrono::milliseconds kBatchDelay{20};
+  // How long a warning or an error waits for its line to be written.
+  static constexpr std::chrono::milliseconds kWarningWait{1000};
 
   // verbosity 0 logs info and above; 1 or more adds debug.
   Logger(std::ostream& out, int verbosity);
@@ -90,6 +98,9 @@ class Logger {
 
  private:
   void write_loop();
+  // Waits until line `line_number` (0: every line so far) is written, at most
+  // `limit`; false when the limit passed first.
+  bool wait_written(std::uint64_t line_number, std::chrono::milliseconds limit);
 
   std::ostream& out_;
   int verbosity_;

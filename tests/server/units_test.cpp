@@ -255,5 +255,69 @@ TEST(Logger, AStalledOutputDropsLinesBeyondTheBoundAndSaysHowMany) {
   EXPECT_EQ(kept + dropped, static_cast<std::size_t>(logged));
 }
 
+TEST(Logger, AHugeFieldIsCutNotDroppedAndFlushReturns) {
+  std::ostringstream out;
+  Logger logger(out, 0);
+  // A review may carry a uid of megabytes: more than the pending bound.
+  std::string uid(5 * 1024 * 1024, 'u');
+  uid.replace(kMaxLogFieldBytes - 1, 2, "\xc3\xa9");  // a character across the cut
+  logger.info("admission review", {{"uid", uid}});
+  logger.error("and then", {{"huge", uid}});
+  logger.flush();
+  const auto parsed = parse_lines(out.str());
+  ASSERT_EQ(parsed.size(), 2u) << out.str().substr(0, 200);
+  const std::string kept = parsed[0].at("uid");
+  // Cut before the two-byte character rather than inside it.
+  EXPECT_EQ(kept, std::string(kMaxLogFieldBytes - 1, 'u') + "... (" +
+                      std::to_string(uid.size() - (kMaxLogFieldBytes - 1)) + " more bytes)");
+  EXPECT_EQ(parsed[1].at("msg"), "and then");
+  EXPECT_FALSE(out.str().find("dropped") != std::string::npos);
+}
+
+TEST(Logger, DroppedLinesAreCountedAsWrittenSoFlushReturns) {
+  StalledBuffer buffer;
+  std::ostream out(&buffer);
+  Logger logger(out, 0);
+  logger.info("stuck");
+  for (int i = 0; i < 1000 && !buffer.writer_waiting(); ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(buffer.writer_waiting());
+  const std::string padding(kMaxLogFieldBytes, 'x');
+  // Fill the pending batch to its bound, then one line more, then silence.
+  int logged = 0;
+  while (logged < 2000) {
+    logger.info("line", {{"padding", padding}});
+    ++logged;
+  }
+  buffer.release();
+  logger.flush();  // returns: the writer accounts for the dropped lines too
+  const auto parsed = parse_lines(buffer.str());
+  std::uint64_t kept = 0;
+  std::uint64_t dropped = 0;
+  for (const auto& line : parsed) {
+    if (line.at("msg") == "line") ++kept;
+    if (line.contains("dropped")) dropped += line.at("dropped").get<std::uint64_t>();
+  }
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(kept + dropped, static_cast<std::uint64_t>(logged));
+}
+
+TEST(Logger, AWarningDoesNotWaitLongForAStalledOutput) {
+  StalledBuffer buffer;
+  std::ostream out(&buffer);
+  Logger logger(out, 0);
+  logger.info("stuck");
+  for (int i = 0; i < 1000 && !buffer.writer_waiting(); ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(buffer.writer_waiting());
+  const auto started = std::chrono::steady_clock::now();
+  logger.warning("while stalled");
+  const auto waited = std::chrono::steady_clock::now() - started;
+  // It waited for its line (up to the limit), then went on: not forever.
+  EXPECT_GE(waited, Logger::kWarningWait - 50ms);
+  EXPECT_LT(waited, Logger::kWarningWait + 10s);
+  buffer.release();
+  logger.flush();
+  EXPECT_NE(buffer.str().find("while stalled"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace asmegress::server
