@@ -223,15 +223,18 @@ class StalledBuffer : public std::stringbuf {
   bool waiting_ = false;
 };
 
+// Logs a first line and returns once the writer is blocked writing it.
+bool stall_writer(Logger& logger, StalledBuffer& buffer) {
+  logger.info("stuck");
+  for (int i = 0; i < 1000 && !buffer.writer_waiting(); ++i) std::this_thread::sleep_for(1ms);
+  return buffer.writer_waiting();
+}
+
 TEST(Logger, AStalledOutputDropsLinesBeyondTheBoundAndSaysHowMany) {
   StalledBuffer buffer;
   std::ostream out(&buffer);
   Logger logger(out, 0);
-  logger.info("stuck");  // the writer takes this one and blocks on it
-  for (int i = 0; i < 1000 && !buffer.writer_waiting(); ++i) {
-    std::this_thread::sleep_for(1ms);
-  }
-  ASSERT_TRUE(buffer.writer_waiting());
+  ASSERT_TRUE(stall_writer(logger, buffer));
   // Each line is a little over 1 KiB: 4 MiB hold about 3,900 of them.
   const std::string padding(1000, 'x');
   constexpr int logged = 6000;
@@ -278,9 +281,7 @@ TEST(Logger, DroppedLinesAreCountedAsWrittenSoFlushReturns) {
   StalledBuffer buffer;
   std::ostream out(&buffer);
   Logger logger(out, 0);
-  logger.info("stuck");
-  for (int i = 0; i < 1000 && !buffer.writer_waiting(); ++i) std::this_thread::sleep_for(1ms);
-  ASSERT_TRUE(buffer.writer_waiting());
+  ASSERT_TRUE(stall_writer(logger, buffer));
   const std::string padding(kMaxLogFieldBytes, 'x');
   // Fill the pending batch to its bound, then one line more, then silence.
   int logged = 0;
@@ -305,9 +306,7 @@ TEST(Logger, AWarningDoesNotWaitLongForAStalledOutput) {
   StalledBuffer buffer;
   std::ostream out(&buffer);
   Logger logger(out, 0);
-  logger.info("stuck");
-  for (int i = 0; i < 1000 && !buffer.writer_waiting(); ++i) std::this_thread::sleep_for(1ms);
-  ASSERT_TRUE(buffer.writer_waiting());
+  ASSERT_TRUE(stall_writer(logger, buffer));
   const auto started = std::chrono::steady_clock::now();
   logger.warning("while stalled");
   const auto waited = std::chrono::steady_clock::now() - started;
