@@ -202,10 +202,9 @@ void cap_errors(FieldErrors& errors) {
                     "more errors not shown; fix the ones above first"});
 }
 
-// With `want_object` false, result.object and result.patch stay empty: the
-// review needs only the patch's text, and copying the object would cost more
-// than the rest together.
-MutationResult mutate_with_storage(const json::value& object, const json::value* old_object,
+// With `want_object` false, result.object stays null: the review needs only
+// the patch, and copying the object would cost more than the rest together.
+MutationResult mutate(const json::value& object, const json::value* old_object,
                                    const Settings& settings, bool want_object) {
   MutationResult result;
   if (want_object) result.object = object;
@@ -229,9 +228,6 @@ MutationResult mutate_with_storage(const json::value& object, const json::value*
   for (const auto& a : allocation.assignments) gateway_port_op(object, a, patch);
   if (mark && !mark_first) auto_allocated_op(object, patch);
   result.patch_json = std::move(patch).finish();
-  if (want_object && !result.patch_json.empty()) {
-    result.patch = json::parse(result.patch_json).as_array();
-  }
   result.ports_allocated = allocation.assignments.size();
   return result;
 }
@@ -277,7 +273,7 @@ std::string invalid_message(std::string_view name, const FieldErrors& errors) {
 
 MutationResult mutate_policy(const json::value& object, const json::value* old_object,
                              const Settings& settings) {
-  return mutate_with_storage(object, old_object, settings, true);
+  return mutate(object, old_object, settings, true);
 }
 
 ValidationResult validate_policy(const json::value& object, const json::value* /*old_object*/,
@@ -348,7 +344,7 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   std::vector<std::string> warnings;
   std::string patch;
   if (webhook == WebhookKind::Mutating && mutable_object) {
-    MutationResult m = mutate_with_storage(*request.object, old_object, settings, false);
+    MutationResult m = mutate(*request.object, old_object, settings, false);
     errors = std::move(m.errors);
     patch = std::move(m.patch_json);
     s.ports_allocated = errors.empty() ? m.ports_allocated : 0;

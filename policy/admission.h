@@ -56,8 +56,8 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
 // itself (the `check` command, tests).
 struct MutationResult {
   boost::json::value object;  // the object after mutation (a copy if unchanged)
-  boost::json::array patch;   // RFC 6902 operations from the input to `object`
-  std::string patch_json;     // the same operations as JSON text ("" when none)
+  std::string patch_json;     // RFC 6902 operations from the input to `object`, as
+                              // JSON text ("" when none)
   FieldErrors errors;         // why mutation could not be done (e.g. range exhausted)
   std::vector<std::string> warnings;
   std::size_t ports_allocated = 0;

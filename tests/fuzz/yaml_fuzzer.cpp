@@ -98,9 +98,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto validation = asmegress::policy::validate_policy(
         document.value, nullptr, asmegress::policy::Operation::Create, settings);
     const auto mutation = asmegress::policy::mutate_policy(document.value, nullptr, settings);
-    if (mutation.errors.empty() && !mutation.patch.empty()) {
+    if (mutation.errors.empty() && !mutation.patch_json.empty()) {
       const auto again = asmegress::policy::mutate_policy(mutation.object, nullptr, settings);
-      ASM_FUZZ_CHECK(again.patch.empty(), "mutation is not idempotent");
+      ASM_FUZZ_CHECK(again.patch_json.empty(), "mutation is not idempotent");
     }
     (void)validation;
   }

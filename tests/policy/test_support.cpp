@@ -122,6 +122,11 @@ Settings settings_with_reserved(std::uint32_t first, std::uint32_t last) {
   return s;
 }
 
+boost::json::array patch_array(const MutationResult& result) {
+  if (result.patch_json.empty()) return {};
+  return boost::json::parse(result.patch_json).as_array();
+}
+
 std::string base64_decode(std::string_view in) {
   static constexpr std::string_view kAlphabet =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -78,6 +78,9 @@ Settings settings_with_reserved(std::uint32_t first, std::uint32_t last);
 
 std::string base64_decode(std::string_view in);
 
+// A mutation's patch as operations (empty when it has none).
+boost::json::array patch_array(const MutationResult& result);
+
 // An AdmissionReview around `object` as the API server would send it.
 struct ReviewSpec {
   std::string api_version = "admission.k8s.io/v1";
