@@ -86,6 +86,25 @@ std::optional<std::string> read_admission_request(const json::value& review,
   return std::nullopt;
 }
 
+json::object denial_status(std::string_view object_name, const FieldErrors& errors) {
+  json::array causes;
+  causes.reserve(errors.size());
+  for (const FieldError& e : errors) {
+    causes.emplace_back(
+        json::object{{"reason", e.cause_type()}, {"message", e.body()}, {"field", e.field}});
+  }
+  json::object details{{"name", object_name},
+                       {"group", kGroup},
+                       {"kind", kKind},
+                       {"causes", std::move(causes)}};
+  return json::object{{"metadata", json::object{}},
+                      {"status", "Failure"},
+                      {"message", invalid_message(object_name, errors)},
+                      {"reason", "Invalid"},
+                      {"details", std::move(details)},
+                      {"code", 422}};
+}
+
 std::string serialize_admission_response(const AdmissionRequest& request,
                                          const AdmissionResponse& response) {
   // Written out directly rather than built as a json::object and serialised:
@@ -102,25 +121,8 @@ std::string serialize_admission_response(const AdmissionRequest& request,
   out += response.allowed ? R"(,"allowed":true)" : R"(,"allowed":false)";
 
   if (response.errors != nullptr && !response.errors->empty()) {
-    json::array causes;
-    causes.reserve(response.errors->size());
-    for (const FieldError& e : *response.errors) {
-      causes.emplace_back(json::object{
-          {"reason", e.cause_type()}, {"message", e.body()}, {"field", e.field}});
-    }
-    json::object details{{"name", response.object_name},
-                         {"group", kGroup},
-                         {"kind", kKind},
-                         {"causes", std::move(causes)}};
-    const json::object status{
-        {"metadata", json::object{}},
-        {"status", "Failure"},
-        {"message", invalid_message(response.object_name, *response.errors)},
-        {"reason", "Invalid"},
-        {"details", std::move(details)},
-        {"code", 422}};
     out += R"(,"status":)";
-    out += json::serialize(status);
+    out += json::serialize(denial_status(response.object_name, *response.errors));
   }
   if (!response.patch_json.empty()) {
     out += R"(,"patchType":"JSONPatch","patch":")";

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include "policy/admission.h"
@@ -41,6 +42,9 @@ struct AdmissionResponse {
   std::string_view object_name;               // for the denial's message
   const std::vector<std::string>* warnings = nullptr;
 };
+
+// The metav1.Status of a denial: 422 Invalid, one details.causes entry per error.
+boost::json::object denial_status(std::string_view object_name, const FieldErrors& errors);
 
 // The AdmissionReview answering `request`: same apiVersion, the uid echoed.
 std::string serialize_admission_response(const AdmissionRequest& request,

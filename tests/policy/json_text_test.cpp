@@ -10,7 +10,6 @@
 
 #include "policy/admission_review.h"
 #include "policy/json_text.h"
-#include "policy/model.h"
 #include "tests/policy/test_support.h"
 
 namespace asmegress::policy::test {
@@ -81,22 +80,7 @@ std::string reference_answer(const AdmissionRequest& request, const AdmissionRes
   body.emplace("uid", request.uid);
   body.emplace("allowed", response.allowed);
   if (response.errors != nullptr && !response.errors->empty()) {
-    json::array causes;
-    for (const FieldError& e : *response.errors) {
-      causes.emplace_back(json::object{
-          {"reason", e.cause_type()}, {"message", e.body()}, {"field", e.field}});
-    }
-    json::object details{{"name", response.object_name},
-                         {"group", kGroup},
-                         {"kind", kKind},
-                         {"causes", std::move(causes)}};
-    body.emplace("status", json::object{{"metadata", json::object{}},
-                                        {"status", "Failure"},
-                                        {"message", invalid_message(response.object_name,
-                                                                    *response.errors)},
-                                        {"reason", "Invalid"},
-                                        {"details", std::move(details)},
-                                        {"code", 422}});
+    body.emplace("status", denial_status(response.object_name, *response.errors));
   }
   if (!response.patch_json.empty()) {
     body.emplace("patchType", "JSONPatch");
