@@ -16,7 +16,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-
 std::optional<WebhookPath> webhook_of(std::string_view path) {
   if (path == "/mutate") return WebhookPath::Mutate;
   if (path == "/validate") return WebhookPath::Validate;

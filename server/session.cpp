@@ -37,7 +37,6 @@ constexpr std::chrono::seconds tls_shutdown_timeout{2};
 // Once the server stops, how long a new connection has to send its request.
 constexpr std::chrono::seconds first_request_after_stop{2};
 
-
 std::string remote_address(const beast::tcp_stream& stream) {
   boost::system::error_code ec;
   const auto endpoint = stream.socket().remote_endpoint(ec);
@@ -105,7 +104,6 @@ void Session::on_handshake(const boost::system::error_code& ec) {
                                {"error", ec.message()}});
     return;
   }
-  handshake_done_ = true;
   SSL* ssl = stream_.native_handle();
   client_certificate_verified_ =
       SSL_get0_peer_certificate(ssl) != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;

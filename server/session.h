@@ -76,7 +76,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Response> response_;
   std::uint64_t tracker_id_ = 0;
   bool client_certificate_verified_ = false;
-  bool handshake_done_ = false;
   std::uint64_t requests_ = 0;  // requests read on this connection
   bool release_memory_after_write_ = false;
   bool idle_ = true;      // no request under way (handshaking, or between requests)
