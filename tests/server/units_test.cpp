@@ -223,6 +223,20 @@ class StalledBuffer : public std::stringbuf {
   bool waiting_ = false;
 };
 
+// Lines "line" that arrived, and lines the log says it dropped.
+struct LineCounts {
+  std::uint64_t kept = 0;
+  std::uint64_t dropped = 0;
+};
+LineCounts count_lines(const std::vector<nlohmann::json>& parsed) {
+  LineCounts counts;
+  for (const auto& line : parsed) {
+    if (line.at("msg") == "line") ++counts.kept;
+    if (line.contains("dropped")) counts.dropped += line.at("dropped").get<std::uint64_t>();
+  }
+  return counts;
+}
+
 // Logs a first line and returns once the writer is blocked writing it.
 bool stall_writer(Logger& logger, StalledBuffer& buffer) {
   logger.info("stuck");
@@ -247,15 +261,10 @@ TEST(Logger, AStalledOutputDropsLinesBeyondTheBoundAndSaysHowMany) {
   const auto parsed = parse_lines(buffer.str());
   ASSERT_FALSE(parsed.empty());
   EXPECT_EQ(parsed.front().at("msg"), "stuck");
-  std::size_t kept = 0;
-  std::uint64_t dropped = 0;
-  for (const auto& line : parsed) {
-    if (line.at("msg") == "line") ++kept;
-    if (line.contains("dropped")) dropped += line.at("dropped").get<std::uint64_t>();
-  }
+  const auto [kept, dropped] = count_lines(parsed);
   EXPECT_GT(kept, 3000u);
-  EXPECT_LT(kept, static_cast<std::size_t>(logged));
-  EXPECT_EQ(kept + dropped, static_cast<std::size_t>(logged));
+  EXPECT_LT(kept, static_cast<std::uint64_t>(logged));
+  EXPECT_EQ(kept + dropped, static_cast<std::uint64_t>(logged));
 }
 
 TEST(Logger, AHugeFieldIsCutNotDroppedAndFlushReturns) {
@@ -283,21 +292,12 @@ TEST(Logger, DroppedLinesAreCountedAsWrittenSoFlushReturns) {
   Logger logger(out, 0);
   ASSERT_TRUE(stall_writer(logger, buffer));
   const std::string padding(kMaxLogFieldBytes, 'x');
-  // Fill the pending batch to its bound, then one line more, then silence.
-  int logged = 0;
-  while (logged < 2000) {
-    logger.info("line", {{"padding", padding}});
-    ++logged;
-  }
+  // More than the pending bound holds, then silence.
+  constexpr int logged = 2000;
+  for (int i = 0; i < logged; ++i) logger.info("line", {{"padding", padding}});
   buffer.release();
   logger.flush();  // returns: the writer accounts for the dropped lines too
-  const auto parsed = parse_lines(buffer.str());
-  std::uint64_t kept = 0;
-  std::uint64_t dropped = 0;
-  for (const auto& line : parsed) {
-    if (line.at("msg") == "line") ++kept;
-    if (line.contains("dropped")) dropped += line.at("dropped").get<std::uint64_t>();
-  }
+  const auto [kept, dropped] = count_lines(parse_lines(buffer.str()));
   EXPECT_GT(dropped, 0u);
   EXPECT_EQ(kept + dropped, static_cast<std::uint64_t>(logged));
 }
