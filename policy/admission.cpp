@@ -12,6 +12,7 @@
 #include "policy/json_text.h"
 #include "policy/model.h"
 #include "policy/port_allocator.h"
+#include "policy/review_parser.h"
 #include "policy/validate.h"
 
 namespace asmegress::policy {
@@ -293,21 +294,12 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   alignas(std::max_align_t) unsigned char initial[16 * 1024];
   json::monotonic_resource arena(initial, sizeof initial);
   json::storage_ptr storage(&arena);
-  json::parse_options options;
-  options.max_depth = kMaxJsonDepth;
-  // The constructor's resource is only for the parser's own stack; the
-  // parsed value takes its resource from reset(). Without it the whole review
-  // would be allocated (and freed) one node at a time on the heap.
-  json::stream_parser parser(storage, options);
-  parser.reset(storage);
-  boost::system::error_code ec;
-  const std::size_t consumed = parser.write(request_body.data(), request_body.size(), ec);
-  if (!ec) parser.finish(ec);
-  if (ec) {
-    return malformed("the body is not valid JSON: " + ec.message() + " (at byte " +
-                     std::to_string(consumed) + ")");
+  ParsedReview parsed = parse_review(request_body, storage, kMaxJsonDepth);
+  if (parsed.error) {
+    return malformed("the body is not valid JSON: " + parsed.error.message() + " (at byte " +
+                     std::to_string(parsed.consumed) + ")");
   }
-  const json::value review = parser.release();
+  const json::value review = std::move(parsed.value);
 
   AdmissionRequest request;
   if (auto error = read_admission_request(review, request)) return malformed(std::move(*error));

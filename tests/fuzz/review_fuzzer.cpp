@@ -6,7 +6,9 @@
 //     (nlohmann::json's independent RFC 6902 implementation) to
 //     request.object gives exactly the object mutate_policy returns, and
 //     mutating that object again yields no patch (mutation is idempotent);
-//   - the validating endpoint never answers with a patch.
+//   - the validating endpoint never answers with a patch;
+//   - parse_review builds what Boost.JSON's whole-DOM parse builds with the
+//     unread members erased, or fails with the same error at the same byte.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -16,7 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/admission.h"
+#include "policy/review_parser.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/policy/review_reference.h"
 
 namespace {
 
@@ -153,10 +157,24 @@ void check_answer(std::string_view body, asmegress::policy::WebhookKind webhook)
   check_mutation_round_trip(review, answer);
 }
 
+void check_review_parse(std::string_view body) {
+  const asmegress::policy::ParsedReview got = asmegress::policy::parse_review(body, {}, max_depth);
+  const asmegress::policy::test::ReferenceParse want =
+      asmegress::policy::test::reference_parse_review(body, max_depth);
+  ASM_FUZZ_CHECK(got.error == want.error, got.error.message() + " != " + want.error.message());
+  ASM_FUZZ_CHECK(got.consumed == want.consumed, "a parse error at another byte");
+  // As text, so that a NaN (an overflowing exponent) equals itself.
+  if (!want.error) {
+    ASM_FUZZ_CHECK(json::serialize(got.value) == json::serialize(want.value),
+                   json::serialize(got.value) + " != " + json::serialize(want.value));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
+  check_review_parse(body);
   check_answer(body, asmegress::policy::WebhookKind::Mutating);
   check_answer(body, asmegress::policy::WebhookKind::Validating);
   return 0;

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include <boost/json/storage_ptr.hpp>
+#include <boost/json/value.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace asmegress::policy {
+
+// Parses the text of an AdmissionReview into a value holding only what the
+// engine reads: at the top apiVersion, kind and request, and in request uid,
+// kind, operation, name, namespace, dryRun, object and oldObject. The rest
+// (userInfo, resource, options...) is checked as JSON like everything else,
+// but no value is built for it, which is about half of the review's text.
+//
+// Errors are those of boost::json::stream_parser given the whole text in one
+// write(): the same codes at the same byte. A body that is not an object is
+// built whole, for read_admission_request to reject.
+struct ParsedReview {
+  boost::json::value value;
+  boost::system::error_code error;
+  std::size_t consumed = 0;  // bytes read before the error, if any
+};
+
+ParsedReview parse_review(std::string_view text, boost::json::storage_ptr storage,
+                          std::size_t max_depth);
+
+}  // namespace asmegress::policy

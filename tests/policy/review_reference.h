@@ -1,0 +1,57 @@
+#pragma once
+
+// The reference parse_review is tested against: Boost.JSON's own whole-DOM
+// parse (stream_parser, one write() then finish()), after which the members
+// the engine does not read are erased from the review and from its request.
+// Shared by the unit tests and the review fuzz target.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <utility>
+
+#include <boost/json.hpp>
+
+namespace asmegress::policy::test {
+
+struct ReferenceParse {
+  boost::json::value value;
+  boost::system::error_code error;
+  std::size_t consumed = 0;
+};
+
+// Rebuilt rather than erased from, which would reorder the members.
+inline void keep_only(boost::json::object& object, const auto& kept) {
+  boost::json::object out(object.storage());
+  for (auto& member : object) {
+    const std::string_view key(member.key().data(), member.key().size());
+    if (std::find(kept.begin(), kept.end(), key) != kept.end()) {
+      out.emplace(key, std::move(member.value()));
+    }
+  }
+  object = std::move(out);
+}
+
+inline ReferenceParse reference_parse_review(std::string_view text, std::size_t max_depth) {
+  static constexpr std::array<std::string_view, 3> review_keys{"apiVersion", "kind", "request"};
+  static constexpr std::array<std::string_view, 8> request_keys{
+      "uid", "kind", "operation", "name", "namespace", "dryRun", "object", "oldObject"};
+  boost::json::parse_options options;
+  options.max_depth = max_depth;
+  boost::json::stream_parser parser({}, options);
+  ReferenceParse out;
+  out.consumed = parser.write(text.data(), text.size(), out.error);
+  if (!out.error) parser.finish(out.error);
+  if (out.error) return out;
+  out.value = parser.release();
+  if (auto* review = out.value.if_object()) {
+    keep_only(*review, review_keys);
+    if (auto* request = review->if_contains("request"); request != nullptr && request->is_object()) {
+      keep_only(request->get_object(), request_keys);
+    }
+  }
+  return out;
+}
+
+}  // namespace asmegress::policy::test
