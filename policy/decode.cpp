@@ -12,31 +12,40 @@ namespace {
 namespace json = boost::json;
 
 // A field's path, rendered only when an error needs it: decoding a valid
-// object then builds no path strings for its leaves.
+// object then builds no path strings for its leaves. A lazy path may extend
+// a FieldPath or another lazy path, which must outlive it.
 class LazyPath {
  public:
-  LazyPath(const FieldPath& self) : parent_(self) {}  // NOLINT: implicit by design
-  LazyPath(const FieldPath& parent, std::string_view child) : parent_(parent), child_(child), kind_(Kind::Child) {}
-  LazyPath(const FieldPath& parent, std::size_t index) : parent_(parent), index_(index), kind_(Kind::Index) {}
-  static LazyPath key(const FieldPath& parent, std::string_view key) {
+  LazyPath(const FieldPath& self) : base_(&self) {}  // NOLINT: implicit by design
+  LazyPath(const FieldPath& parent, std::string_view child)
+      : base_(&parent), child_(child), kind_(Kind::Child) {}
+  LazyPath(const FieldPath& parent, std::size_t index)
+      : base_(&parent), index_(index), kind_(Kind::Index) {}
+  LazyPath(const LazyPath& parent, std::string_view child)
+      : parent_(&parent), child_(child), kind_(Kind::Child) {}
+  LazyPath(const LazyPath& parent, std::size_t index)
+      : parent_(&parent), index_(index), kind_(Kind::Index) {}
+  static LazyPath key(const LazyPath& parent, std::string_view key) {
     LazyPath p(parent, key);
     p.kind_ = Kind::Key;
     return p;
   }
 
   [[nodiscard]] FieldPath get() const {
+    const FieldPath prefix = parent_ != nullptr ? parent_->get() : *base_;
     switch (kind_) {
-      case Kind::Self: return parent_;
-      case Kind::Child: return parent_.child(child_);
-      case Kind::Index: return parent_.index(index_);
-      case Kind::Key: return parent_.key(child_);
+      case Kind::Self: return prefix;
+      case Kind::Child: return prefix.child(child_);
+      case Kind::Index: return prefix.index(index_);
+      case Kind::Key: return prefix.key(child_);
     }
-    return parent_;
+    return prefix;
   }
 
  private:
   enum class Kind : unsigned char { Self, Child, Index, Key };
-  const FieldPath& parent_;
+  const FieldPath* base_ = nullptr;   // the prefix, when a FieldPath
+  const LazyPath* parent_ = nullptr;  // the prefix, when lazy itself
   std::string_view child_;
   std::size_t index_ = 0;
   Kind kind_ = Kind::Self;
@@ -142,7 +151,7 @@ class Decoder {
     return f;
   }
 
-  GatewayRef gateway(const json::value* v, const FieldPath& path) {
+  GatewayRef gateway(const json::value* v, const LazyPath& path) {
     GatewayRef g;
     const json::object* o = object(v, path, &g.presence);
     g.name = string(member(o, "name"), LazyPath(path, "name"));
@@ -155,7 +164,7 @@ class Decoder {
     s.path = path;
     const json::object* o = object(v, path, &s.presence);
     s.namespace_name = string(member(o, "namespace"), LazyPath(path, "namespace"));
-    const FieldPath selector_path = path.child("workloadSelector");
+    const LazyPath selector_path(path, "workloadSelector");
     if (const json::object* labels = object(member(o, "workloadSelector"), selector_path)) {
       s.selector.reserve(labels->size());
       for (const auto& [key, value] : *labels) {
@@ -172,7 +181,7 @@ class Decoder {
     const json::object* o = object(v, path, &d.presence);
     d.name = string(member(o, "name"), LazyPath(path, "name"));
 
-    const FieldPath hosts_path = path.child("hosts");
+    const LazyPath hosts_path(path, "hosts");
     if (const json::array* a = array(member(o, "hosts"), hosts_path, d.hosts_presence)) {
       d.hosts.reserve(a->size());
       for (std::size_t k = 0; k < a->size(); ++k) {
@@ -180,15 +189,15 @@ class Decoder {
       }
     }
 
-    const FieldPath port_path = path.child("port");
+    const LazyPath port_path(path, "port");
     const json::object* po = object(member(o, "port"), port_path, &d.port_presence);
     d.port.name = string(member(po, "name"), LazyPath(port_path, "name"));
     d.port.number = integer(member(po, "number"), LazyPath(port_path, "number"));
     d.port.protocol = string(member(po, "protocol"), LazyPath(port_path, "protocol"));
 
-    d.gateway = gateway(member(o, "byEgressGateway"), path.child("byEgressGateway"));
+    d.gateway = gateway(member(o, "byEgressGateway"), LazyPath(path, "byEgressGateway"));
 
-    const FieldPath upgrade_path = path.child("httpsUpgrade");
+    const LazyPath upgrade_path(path, "httpsUpgrade");
     const json::object* uo =
         object(member(o, "httpsUpgrade"), upgrade_path, &d.https_upgrade.presence);
     d.https_upgrade.enabled = boolean(member(uo, "enabled"), LazyPath(upgrade_path, "enabled"));
@@ -256,7 +265,7 @@ DecodedPolicy decode_policy(const json::value& object) {
 
   const FieldPath spec_path("spec");
   const json::object* spec = d.object(Decoder::member(root, "spec"), spec_path, &p.spec_presence);
-  p.gateway = d.gateway(Decoder::member(spec, "byEgressGateway"), spec_path.child("byEgressGateway"));
+  p.gateway = d.gateway(Decoder::member(spec, "byEgressGateway"), LazyPath(spec_path, "byEgressGateway"));
 
   const FieldPath rules_path = spec_path.child("egressRules");
   if (const json::array* a =
