@@ -1,5 +1,7 @@
 // The whole admission decision for one review (parse, decode, validate or
-// allocate, patch, serialise), on the resource's largest public example.
+// allocate, patch, serialise), on the resource's largest public example: as
+// a CREATE, and as the UPDATE kubectl apply sends for it once stored (both
+// objects with managedFields and the last-applied annotation).
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -22,8 +24,12 @@ std::string read_fixture(const char* name) {
 
 // The API server sends compact JSON (Go's encoding/json); the fixture is
 // pretty-printed for people. Both are measured.
-void run(benchmark::State& state, asmegress::policy::WebhookKind webhook, bool compact) {
-  std::string body = read_fixture("review-create-auto-ports.json");
+constexpr const char* kCreate = "review-create-auto-ports.json";
+constexpr const char* kUpdate = "review-update-managed-fields.json";
+
+void run(benchmark::State& state, asmegress::policy::WebhookKind webhook, bool compact,
+         const char* fixture = kCreate) {
+  std::string body = read_fixture(fixture);
   if (compact) body = boost::json::serialize(boost::json::parse(body));
   const asmegress::policy::Settings settings;
   for (auto _ : state) {
@@ -51,11 +57,21 @@ void BM_ValidateReviewCompact(benchmark::State& state) {
   run(state, asmegress::policy::WebhookKind::Validating, true);
 }
 
+void BM_MutateUpdateCompact(benchmark::State& state) {
+  run(state, asmegress::policy::WebhookKind::Mutating, true, kUpdate);
+}
+void BM_ValidateUpdateCompact(benchmark::State& state) {
+  run(state, asmegress::policy::WebhookKind::Validating, true, kUpdate);
+}
+
 }  // namespace
 
 BENCHMARK(BM_MutateReview)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
 BENCHMARK(BM_ValidateReview)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
 BENCHMARK(BM_MutateReviewCompact)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
 BENCHMARK(BM_ValidateReviewCompact)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
+
+BENCHMARK(BM_MutateUpdateCompact)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK(BM_ValidateUpdateCompact)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
 
 BENCHMARK_MAIN();

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <span>
+#include <string>
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
@@ -17,12 +17,20 @@ using boost::system::error_code;
 constexpr std::array<std::string_view, 3> kReviewKeys{"apiVersion", "kind", "request"};
 constexpr std::array<std::string_view, 8> kRequestKeys{
     "uid", "kind", "operation", "name", "namespace", "dryRun", "object", "oldObject"};
-constexpr std::size_t kLongestKey = 10;  // "apiVersion"
+// Server-side field ownership: often the largest part of an object's
+// metadata, and nothing the engine reads or patches.
+constexpr std::string_view kManagedFields = "managedFields";
+
+// What an open object drops. The review and its request keep only the keys
+// listed above; object and oldObject keep everything (their metadata is
+// found by key); their metadata drops managedFields. Other containers are
+// built whole.
+enum class Level : unsigned char { Whole, Review, Request, Object, Metadata };
+constexpr std::size_t kFilteredDepth = 4;  // review, request, object, metadata
 
 // The handler of boost::json's own parser (a value_stack fed every event),
-// except that in the review object and in its request object a member whose
-// key is not kept is dropped with everything inside it. Those two objects
-// then end with the count of members kept rather than read.
+// except that the objects above drop members by key, with everything inside
+// them, and end with the count of members kept rather than read.
 class ReviewHandler {
  public:
   static constexpr std::size_t max_object_size = json::object::max_size();
@@ -39,70 +47,78 @@ class ReviewHandler {
 
   bool on_object_begin(error_code&) {
     if (enter_dropped()) return true;
-    ++depth_;
-    if (depth_ == 1) {
-      review_open_ = true;
-      kept_[0] = 0;
-    } else if (depth_ == 2 && request_key_) {
-      request_open_ = true;
-      kept_[1] = 0;
-    }
+    open(depth_ == 0 ? Level::Review : next_);
     return true;
   }
 
   bool on_object_end(std::size_t n, error_code&) {
     if (leave_dropped()) return true;
-    if (filtered()) n = kept_[depth_ - 1];
-    if (depth_ == 2) request_open_ = false;
-    if (depth_ == 1) review_open_ = false;
-    --depth_;
+    if (level() != Level::Whole) n = kept_[depth_];
+    close();
     stack_.push_object(n);
     return true;
   }
 
   bool on_array_begin(error_code&) {
     if (enter_dropped()) return true;
-    ++depth_;
+    open(Level::Whole);
     return true;
   }
 
   bool on_array_end(std::size_t n, error_code&) {
     if (leave_dropped()) return true;
-    --depth_;
+    close();
     stack_.push_array(n);
     return true;
   }
 
+  // A key comes in parts when it holds escapes or is very long. Where keys
+  // decide what is kept, the parts are gathered to decide on the whole key.
   bool on_key_part(std::string_view s, std::size_t, error_code&) {
     if (skip_ > 0) return true;
-    if (filtered()) {
-      gather_key(s);
-    } else {
+    if (level() == Level::Whole) {
       stack_.push_chars(s);
+    } else {
+      key_parts_.append(s);
     }
     return true;
   }
 
   bool on_key(std::string_view s, std::size_t, error_code&) {
     if (skip_ > 0) return true;
-    if (!filtered()) {
+    next_ = Level::Whole;
+    if (level() == Level::Whole) {
       stack_.push_key(s);
       return true;
     }
-    gather_key(s);
-    const std::string_view key = key_long_ ? std::string_view() : std::string_view(key_.data(), key_length_);
-    key_length_ = 0;
-    key_long_ = false;
-    const bool in_review = depth_ == 1;
-    const auto& kept = in_review ? std::span<const std::string_view>(kReviewKeys)
-                                 : std::span<const std::string_view>(kRequestKeys);
-    if (in_review) request_key_ = key == "request";
-    if (std::find(kept.begin(), kept.end(), key) == kept.end()) {
-      drop_next_ = true;
-      return true;
+    std::string_view key = s;
+    if (!key_parts_.empty()) {
+      key_parts_.append(s);
+      key = key_parts_;
     }
-    ++kept_[depth_ - 1];
-    stack_.push_key(key);
+    bool keep = true;
+    switch (level()) {
+      case Level::Whole: break;
+      case Level::Review:
+        keep = listed(kReviewKeys, key);
+        if (key == "request") next_ = Level::Request;
+        break;
+      case Level::Request:
+        keep = listed(kRequestKeys, key);
+        if (key == "object" || key == "oldObject") next_ = Level::Object;
+        break;
+      case Level::Object:
+        if (key == "metadata") next_ = Level::Metadata;
+        break;
+      case Level::Metadata: keep = key != kManagedFields; break;
+    }
+    if (keep) {
+      ++kept_[depth_];
+      stack_.push_key(key);
+    } else {
+      drop_next_ = true;
+    }
+    key_parts_.clear();
     return true;
   }
 
@@ -139,9 +155,29 @@ class ReviewHandler {
   bool on_comment(std::string_view, error_code&) { return true; }
 
  private:
-  // Whether the innermost open container drops members by key.
-  [[nodiscard]] bool filtered() const {
-    return (depth_ == 1 && review_open_) || (depth_ == 2 && request_open_);
+  template <std::size_t N>
+  static bool listed(const std::array<std::string_view, N>& keys, std::string_view key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+  }
+
+  // The level of the innermost open container; below the filtered depth
+  // everything is whole.
+  [[nodiscard]] Level level() const {
+    return depth_ <= kFilteredDepth ? levels_[depth_] : Level::Whole;
+  }
+
+  void open(Level level) {
+    ++depth_;
+    // A filtered object is only ever at the depth of its level.
+    if (depth_ <= kFilteredDepth) {
+      levels_[depth_] = level;
+      kept_[depth_] = 0;
+    }
+    next_ = Level::Whole;
+  }
+  void close() {
+    --depth_;
+    next_ = Level::Whole;
   }
 
   // A container starts: inside a dropped value, or as one.
@@ -168,30 +204,18 @@ class ReviewHandler {
       drop_next_ = false;
       return true;
     }
+    next_ = Level::Whole;
     return false;
   }
 
-  // Only keys up to the longest kept one are worth keeping.
-  void gather_key(std::string_view s) {
-    if (key_long_ || key_length_ + s.size() > kLongestKey) {
-      key_long_ = true;
-      return;
-    }
-    std::copy(s.begin(), s.end(), key_.begin() + static_cast<std::ptrdiff_t>(key_length_));
-    key_length_ += s.size();
-  }
-
   json::value_stack stack_;
-  std::size_t depth_ = 0;  // containers open and built
-  std::size_t skip_ = 0;   // containers open inside a dropped value
+  std::size_t depth_ = 0;   // containers open and built; index 0 is outside them all
+  std::size_t skip_ = 0;    // containers open inside a dropped value
   bool drop_next_ = false;  // the value after a dropped key
-  bool review_open_ = false;   // depth 1 is the review object
-  bool request_open_ = false;  // depth 2 is its request object
-  bool request_key_ = false;   // the review's last key was "request"
-  std::array<std::size_t, 2> kept_{};  // members kept in the review and request objects
-  std::array<char, kLongestKey> key_{};
-  std::size_t key_length_ = 0;
-  bool key_long_ = false;
+  std::string key_parts_;  // a key arriving in parts, where keys are filtered
+  Level next_ = Level::Whole;  // the level of an object that is the next value
+  std::array<Level, kFilteredDepth + 1> levels_{};
+  std::array<std::size_t, kFilteredDepth + 1> kept_{};  // members kept in each open object
 };
 
 }  // namespace

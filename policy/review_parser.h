@@ -10,10 +10,12 @@
 namespace asmegress::policy {
 
 // Parses the text of an AdmissionReview into a value holding only what the
-// engine reads: at the top apiVersion, kind and request, and in request uid,
-// kind, operation, name, namespace, dryRun, object and oldObject. The rest
-// (userInfo, resource, options...) is checked as JSON like everything else,
-// but no value is built for it, which is about half of the review's text.
+// engine reads: at the top apiVersion, kind and request; in request uid,
+// kind, operation, name, namespace, dryRun, object and oldObject; in object
+// and oldObject everything but metadata.managedFields. The rest (userInfo,
+// resource, options, field ownership...) is checked as JSON like everything
+// else, but no value is built for it: about half of a review's text, more
+// when its objects carry managedFields.
 //
 // Errors are those of boost::json::stream_parser given the whole text in one
 // write(): the same codes at the same byte. A body that is not an object is

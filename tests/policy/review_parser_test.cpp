@@ -23,6 +23,9 @@ namespace {
 namespace bj = boost::json;
 
 constexpr std::size_t kDepth = 64;
+// An UPDATE as kubectl apply sends it: objects with managedFields and the
+// last-applied annotation, the stored object with its allocated ports.
+constexpr const char* kReviewUpdateManagedFields = "review-update-managed-fields.json";
 
 // Whether parse_review and the reference agree on `text`; the first
 // difference is reported as a test failure.
@@ -62,6 +65,54 @@ TEST(ReviewParser, KeepsOnlyWhatTheEngineReadsOfTheSeedReview) {
   EXPECT_EQ(request.at("object"), bj::parse(text).at("request").at("object"));
   EXPECT_TRUE(agrees(text));
   EXPECT_TRUE(agrees(compact(text)));
+}
+
+TEST(ReviewParser, DropsManagedFieldsFromBothObjects) {
+  const std::string text = read_testdata(kReviewUpdateManagedFields);
+  const bj::value whole = bj::parse(text);
+  const ParsedReview got = parse_review(text, {}, kDepth);
+  ASSERT_FALSE(got.error) << got.error.message();
+  for (const std::string_view key : {"object", "oldObject"}) {
+    SCOPED_TRACE(key);
+    const bj::object& metadata = got.value.at("request").at(key).at("metadata").as_object();
+    const bj::object& whole_metadata = whole.at("request").at(key).at("metadata").as_object();
+    ASSERT_TRUE(whole_metadata.contains("managedFields")) << "the fixture lost its managedFields";
+    EXPECT_FALSE(metadata.contains("managedFields"));
+    EXPECT_EQ(metadata.size(), whole_metadata.size() - 1);
+    EXPECT_EQ(metadata.at("annotations"), whole_metadata.at("annotations"));
+    EXPECT_EQ(got.value.at("request").at(key).at("spec"), whole.at("request").at(key).at("spec"));
+  }
+  EXPECT_TRUE(agrees(text));
+  EXPECT_TRUE(agrees(compact(text)));
+}
+
+// What is dropped does not change a decision: the answers carry the patch,
+// errors and warnings the engine gives for the objects as parsed whole.
+TEST(ReviewParser, DecisionsAreThoseOnTheWholeObjects) {
+  for (const char* fixture : {kReviewCreateAutoPorts, kReviewUpdateManagedFields}) {
+    SCOPED_TRACE(fixture);
+    const std::string text = read_testdata(fixture);
+    const bj::value whole = bj::parse(text);
+    const bj::value& object = whole.at("request").at("object");
+    const bj::value* old_object = whole.at("request").at("oldObject").is_null()
+                                      ? nullptr
+                                      : &whole.at("request").at("oldObject");
+
+    const ReviewOutcome mutated = answer_review(text, WebhookKind::Mutating, {});
+    ASSERT_TRUE(mutated.well_formed) << mutated.body;
+    const MutationResult expected = mutate_policy(object, old_object, {});
+    ASSERT_TRUE(expected.errors.empty());
+    ASSERT_FALSE(expected.patch_json.empty());
+    const bj::value answer = bj::parse(mutated.body);
+    EXPECT_EQ(base64_decode(answer.at("response").at("patch").as_string()), expected.patch_json);
+
+    const Operation operation = old_object == nullptr ? Operation::Create : Operation::Update;
+    const ReviewOutcome validated = answer_review(text, WebhookKind::Validating, {});
+    ASSERT_TRUE(validated.well_formed) << validated.body;
+    const ValidationResult expected_validation = validate_policy(object, old_object, operation, {});
+    EXPECT_EQ(validated.summary.allowed, expected_validation.errors.empty());
+    EXPECT_EQ(validated.summary.warnings, expected_validation.warnings.size());
+  }
 }
 
 TEST(ReviewParser, ValueLivesInTheStorageGiven) {
@@ -116,6 +167,14 @@ TEST(ReviewParser, AgreesOnEdgeCases) {
           R"("},"uid":"u"}})",
       R"({"response":")" + escaped_text + R"(","kind":"K","request":{"userInfo":")" + escaped_text +
           R"(","uid":"u"}})",
+      // managedFields is dropped from the metadata of object and oldObject
+      // only, however its key is written.
+      R"({"request":{"object":{"metadata":{"managedFields":[{"manager":"m","fieldsV1":{"f:spec":{}}}],"name":"n","managed\u0046ields":2},"spec":{"managedFields":1}},"oldObject":{"metadata":{"annotations":{"managedFields":"x"},"managedFields":null,"labels":{"a":"b"}},"managedFields":1}}})",
+      R"({"request":{"object":{"meta\u0064ata":{"managedFields":1,"uid":"u"}},"oldObject":{"metadata":"text"}}})",
+      R"({"request":{"object":[{"metadata":{"managedFields":1}}],"oldObject":{"spec":{"metadata":{"managedFields":1}}}}})",
+      R"({"request":{"userInfo":{"metadata":{"managedFields":1}},"object":{"metadata":{"managedFields":{"metadata":{"managedFields":1}}}}},"metadata":{"managedFields":1}})",
+      R"({"request":{"object":{")" + escaped_text + R"(":1,"metadata":{")" + escaped_text +
+          R"(":{"x":1},"managedFields":[],"name":"n"}}}})",
       // Not JSON, or not one JSON text.
       R"({"request":{"userInfo":{"a":1}}} {})",
       R"({"request":{"userInfo":{"a":1}}}x)",

@@ -2,7 +2,8 @@
 
 // The reference parse_review is tested against: Boost.JSON's own whole-DOM
 // parse (stream_parser, one write() then finish()), after which the members
-// the engine does not read are erased from the review and from its request.
+// the engine does not read are removed: from the review, from its request,
+// and managedFields from the metadata of object and oldObject.
 // Shared by the unit tests and the review fuzz target.
 
 #include <algorithm>
@@ -33,6 +34,15 @@ inline void keep_only(boost::json::object& object, const auto& kept) {
   object = std::move(out);
 }
 
+inline void drop(boost::json::object& object, std::string_view dropped) {
+  boost::json::object out(object.storage());
+  for (auto& member : object) {
+    const std::string_view key(member.key().data(), member.key().size());
+    if (key != dropped) out.emplace(key, std::move(member.value()));
+  }
+  object = std::move(out);
+}
+
 inline ReferenceParse reference_parse_review(std::string_view text, std::size_t max_depth) {
   static constexpr std::array<std::string_view, 3> review_keys{"apiVersion", "kind", "request"};
   static constexpr std::array<std::string_view, 8> request_keys{
@@ -49,6 +59,13 @@ inline ReferenceParse reference_parse_review(std::string_view text, std::size_t 
     keep_only(*review, review_keys);
     if (auto* request = review->if_contains("request"); request != nullptr && request->is_object()) {
       keep_only(request->get_object(), request_keys);
+      for (const std::string_view key : {"object", "oldObject"}) {
+        auto* object = request->get_object().if_contains(key);
+        if (object == nullptr || !object->is_object()) continue;
+        auto* metadata = object->get_object().if_contains("metadata");
+        if (metadata == nullptr || !metadata->is_object()) continue;
+        drop(metadata->get_object(), "managedFields");
+      }
     }
   }
   return out;
