@@ -17,6 +17,9 @@ using boost::system::error_code;
 constexpr std::array<std::string_view, 3> kReviewKeys{"apiVersion", "kind", "request"};
 constexpr std::array<std::string_view, 8> kRequestKeys{
     "uid", "kind", "operation", "name", "namespace", "dryRun", "object", "oldObject"};
+constexpr std::size_t kLongestListedKey = 10;  // "apiVersion"
+static_assert(std::ranges::all_of(kReviewKeys, [](auto k) { return k.size() <= kLongestListedKey; }) &&
+              std::ranges::all_of(kRequestKeys, [](auto k) { return k.size() <= kLongestListedKey; }));
 // Server-side field ownership: often the largest part of an object's
 // metadata, and nothing the engine reads or patches.
 constexpr std::string_view kManagedFields = "managedFields";
@@ -74,12 +77,18 @@ class ReviewHandler {
 
   // A key comes in parts when it holds escapes or is very long. Where keys
   // decide what is kept, the parts are gathered to decide on the whole key.
+  // In the review and its request only listed keys are kept: past the
+  // longest of them, a key is known to be dropped and need not be gathered.
   bool on_key_part(std::string_view s, std::size_t, error_code&) {
     if (skip_ > 0) return true;
-    if (level() == Level::Whole) {
-      stack_.push_chars(s);
-    } else {
-      key_parts_.append(s);
+    switch (level()) {
+      case Level::Whole: stack_.push_chars(s); break;
+      case Level::Review:
+      case Level::Request:
+        if (key_parts_.size() <= kLongestListedKey) key_parts_.append(s);
+        break;
+      case Level::Object:
+      case Level::Metadata: key_parts_.append(s); break;
     }
     return true;
   }
@@ -223,7 +232,8 @@ class ReviewHandler {
 ParsedReview parse_review(std::string_view text, json::storage_ptr storage, std::size_t max_depth) {
   json::parse_options options;
   options.max_depth = max_depth;
-  // The parser's own stack and the value both come from `storage`.
+  // The value, and the value stack it is built on, come from `storage`; the
+  // parser's own small stack is on the heap, as in stream_parser.
   json::basic_parser<ReviewHandler> parser(options, storage);
   parser.handler().stack().reset(storage);
 
