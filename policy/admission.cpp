@@ -294,7 +294,10 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   alignas(std::max_align_t) unsigned char initial[16 * 1024];
   json::monotonic_resource arena(initial, sizeof initial);
   json::storage_ptr storage(&arena);
-  ParsedReview parsed = parse_review(request_body, storage, kMaxJsonDepth);
+  // Validation does not read the old object (see validate_policy).
+  ParsedReview parsed =
+      parse_review(request_body, storage, kMaxJsonDepth,
+                   webhook == WebhookKind::Mutating ? OldObject::Build : OldObject::Skip);
   if (parsed.error) {
     return malformed("the body is not valid JSON: " + parsed.error.message() + " (at byte " +
                      std::to_string(parsed.consumed) + ")");

@@ -72,6 +72,9 @@ struct ValidationResult {
   FieldErrors errors;
   std::vector<std::string> warnings;
 };
+// No rule reads old_object today, and the validating webhook does not even
+// parse request.oldObject (OldObject::Skip in answer_review): a rule that
+// needs it must change both.
 ValidationResult validate_policy(const boost::json::value& object,
                                  const boost::json::value* old_object, Operation operation,
                                  const Settings& settings);

@@ -25,7 +25,7 @@ static_assert(std::ranges::all_of(kReviewKeys, [](auto k) { return k.size() <= k
 constexpr std::string_view kManagedFields = "managedFields";
 
 // What an open object drops. The review and its request keep only the keys
-// listed above; object and oldObject keep everything (their metadata is
+// listed above (the request not even oldObject, when asked); object and oldObject keep everything (their metadata is
 // found by key); their metadata drops managedFields. Other containers are
 // built whole.
 enum class Level : unsigned char { Whole, Review, Request, Object, Metadata };
@@ -41,7 +41,8 @@ class ReviewHandler {
   static constexpr std::size_t max_key_size = json::string::max_size();
   static constexpr std::size_t max_string_size = json::string::max_size();
 
-  explicit ReviewHandler(const json::storage_ptr& storage) : stack_(storage) {}
+  ReviewHandler(const json::storage_ptr& storage, OldObject old_object)
+      : stack_(storage), skip_old_object_(old_object == OldObject::Skip) {}
 
   json::value_stack& stack() { return stack_; }
 
@@ -113,7 +114,7 @@ class ReviewHandler {
         if (key == "request") next_ = Level::Request;
         break;
       case Level::Request:
-        keep = listed(kRequestKeys, key);
+        keep = listed(kRequestKeys, key) && !(skip_old_object_ && key == "oldObject");
         if (key == "object" || key == "oldObject") next_ = Level::Object;
         break;
       case Level::Object:
@@ -218,6 +219,7 @@ class ReviewHandler {
   }
 
   json::value_stack stack_;
+  bool skip_old_object_;
   std::size_t depth_ = 0;   // containers open and built; index 0 is outside them all
   std::size_t skip_ = 0;    // containers open inside a dropped value
   bool drop_next_ = false;  // the value after a dropped key
@@ -229,12 +231,13 @@ class ReviewHandler {
 
 }  // namespace
 
-ParsedReview parse_review(std::string_view text, json::storage_ptr storage, std::size_t max_depth) {
+ParsedReview parse_review(std::string_view text, json::storage_ptr storage, std::size_t max_depth,
+                          OldObject old_object) {
   json::parse_options options;
   options.max_depth = max_depth;
   // The value, and the value stack it is built on, come from `storage`; the
   // parser's own small stack is on the heap, as in stream_parser.
-  json::basic_parser<ReviewHandler> parser(options, storage);
+  json::basic_parser<ReviewHandler> parser(options, storage, old_object);
   parser.handler().stack().reset(storage);
 
   // The value is moved into one of the same storage, so nothing is copied.

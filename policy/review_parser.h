@@ -20,6 +20,10 @@ namespace asmegress::policy {
 // Errors are those of boost::json::stream_parser given the whole text in one
 // write(): the same codes at the same byte. A body that is not an object is
 // built whole, for read_admission_request to reject.
+// Whether request.oldObject is built. The mutating webhook reads it (the
+// ports an UPDATE keeps); the validating one does not, and skips it.
+enum class OldObject : unsigned char { Build, Skip };
+
 struct ParsedReview {
   boost::json::value value;
   boost::system::error_code error;
@@ -27,6 +31,6 @@ struct ParsedReview {
 };
 
 ParsedReview parse_review(std::string_view text, boost::json::storage_ptr storage,
-                          std::size_t max_depth);
+                          std::size_t max_depth, OldObject old_object = OldObject::Build);
 
 }  // namespace asmegress::policy

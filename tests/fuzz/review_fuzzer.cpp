@@ -157,10 +157,11 @@ void check_answer(std::string_view body, asmegress::policy::WebhookKind webhook)
   check_mutation_round_trip(review, answer);
 }
 
-void check_review_parse(std::string_view body) {
-  const asmegress::policy::ParsedReview got = asmegress::policy::parse_review(body, {}, max_depth);
-  const asmegress::policy::test::ReferenceParse want =
-      asmegress::policy::test::reference_parse_review(body, max_depth);
+void check_review_parse(std::string_view body, asmegress::policy::OldObject old_object) {
+  const asmegress::policy::ParsedReview got =
+      asmegress::policy::parse_review(body, {}, max_depth, old_object);
+  const asmegress::policy::test::ReferenceParse want = asmegress::policy::test::reference_parse_review(
+      body, max_depth, old_object == asmegress::policy::OldObject::Build);
   ASM_FUZZ_CHECK(got.error == want.error, got.error.message() + " != " + want.error.message());
   ASM_FUZZ_CHECK(got.consumed == want.consumed, "a parse error at another byte");
   // As text, so that a NaN (an overflowing exponent) equals itself.
@@ -174,7 +175,8 @@ void check_review_parse(std::string_view body) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  check_review_parse(body);
+  check_review_parse(body, asmegress::policy::OldObject::Build);
+  check_review_parse(body, asmegress::policy::OldObject::Skip);
   check_answer(body, asmegress::policy::WebhookKind::Mutating);
   check_answer(body, asmegress::policy::WebhookKind::Validating);
   return 0;

@@ -29,9 +29,11 @@ constexpr const char* kReviewUpdateManagedFields = "review-update-managed-fields
 
 // Whether parse_review and the reference agree on `text`; the first
 // difference is reported as a test failure.
-bool agrees(std::string_view text, std::size_t max_depth = kDepth) {
-  const ParsedReview got = parse_review(text, {}, max_depth);
-  const ReferenceParse want = reference_parse_review(text, max_depth);
+bool agrees(std::string_view text, std::size_t max_depth = kDepth,
+            OldObject old_object = OldObject::Build) {
+  const ParsedReview got = parse_review(text, {}, max_depth, old_object);
+  const ReferenceParse want =
+      reference_parse_review(text, max_depth, old_object == OldObject::Build);
   EXPECT_EQ(got.error, want.error) << text;
   EXPECT_EQ(got.consumed, want.consumed) << text;
   // As text too: the members kept keep their order.
@@ -115,6 +117,19 @@ TEST(ReviewParser, DecisionsAreThoseOnTheWholeObjects) {
   }
 }
 
+TEST(ReviewParser, SkipsTheOldObjectWhenAsked) {
+  const std::string text = read_testdata(kReviewUpdateManagedFields);
+  const ParsedReview built = parse_review(text, {}, kDepth, OldObject::Build);
+  const ParsedReview skipped = parse_review(text, {}, kDepth, OldObject::Skip);
+  ASSERT_FALSE(built.error);
+  ASSERT_FALSE(skipped.error);
+  EXPECT_TRUE(built.value.at("request").as_object().contains("oldObject"));
+  EXPECT_FALSE(skipped.value.at("request").as_object().contains("oldObject"));
+  EXPECT_EQ(skipped.value.at("request").at("object"), built.value.at("request").at("object"));
+  EXPECT_TRUE(agrees(text, kDepth, OldObject::Skip));
+  EXPECT_TRUE(agrees(compact(text), kDepth, OldObject::Skip));
+}
+
 TEST(ReviewParser, ValueLivesInTheStorageGiven) {
   const std::string text = compact(read_testdata(kReviewCreateAutoPorts));
   bj::monotonic_resource arena;
@@ -190,6 +205,7 @@ TEST(ReviewParser, AgreesOnEdgeCases) {
   for (const std::string& text : cases) {
     SCOPED_TRACE(text.substr(0, 200));
     EXPECT_TRUE(agrees(text));
+    EXPECT_TRUE(agrees(text, kDepth, OldObject::Skip));
   }
 }
 
@@ -204,7 +220,8 @@ TEST(ReviewParser, DepthLimitHoldsInsideDroppedMembers) {
 TEST(ReviewParser, AgreesOnEveryPrefixOfTheSeedReview) {
   const std::string text = compact(read_testdata(kReviewCreateAutoPorts));
   for (std::size_t n = 0; n <= text.size(); ++n) {
-    if (!agrees(std::string_view(text).substr(0, n))) {
+    const std::string_view prefix = std::string_view(text).substr(0, n);
+    if (!agrees(prefix) || !agrees(prefix, kDepth, OldObject::Skip)) {
       ADD_FAILURE() << "first disagreement at prefix length " << n;
       return;
     }
@@ -230,7 +247,7 @@ TEST(ReviewParser, AgreesOnOneByteEditsOfTheSeedReview) {
     }
     for (const std::string& variant : variants) {
       ++edits;
-      if (!agrees(variant)) {
+      if (!agrees(variant) || !agrees(variant, kDepth, OldObject::Skip)) {
         ADD_FAILURE() << "first disagreement at byte " << i;
         return;
       }

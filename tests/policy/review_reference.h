@@ -2,8 +2,9 @@
 
 // The reference parse_review is tested against: Boost.JSON's own whole-DOM
 // parse (stream_parser, one write() then finish()), after which the members
-// the engine does not read are removed: from the review, from its request,
-// and managedFields from the metadata of object and oldObject.
+// the engine does not read are removed: from the review, from its request
+// (oldObject too, unless kept), and managedFields from the metadata of object
+// and oldObject.
 // Shared by the unit tests and the review fuzz target.
 
 #include <algorithm>
@@ -43,7 +44,8 @@ inline void drop(boost::json::object& object, std::string_view dropped) {
   object = std::move(out);
 }
 
-inline ReferenceParse reference_parse_review(std::string_view text, std::size_t max_depth) {
+inline ReferenceParse reference_parse_review(std::string_view text, std::size_t max_depth,
+                                             bool keep_old_object = true) {
   static constexpr std::array<std::string_view, 3> review_keys{"apiVersion", "kind", "request"};
   static constexpr std::array<std::string_view, 8> request_keys{
       "uid", "kind", "operation", "name", "namespace", "dryRun", "object", "oldObject"};
@@ -59,6 +61,7 @@ inline ReferenceParse reference_parse_review(std::string_view text, std::size_t 
     keep_only(*review, review_keys);
     if (auto* request = review->if_contains("request"); request != nullptr && request->is_object()) {
       keep_only(request->get_object(), request_keys);
+      if (!keep_old_object) drop(request->get_object(), "oldObject");
       for (const std::string_view key : {"object", "oldObject"}) {
         auto* object = request->get_object().if_contains(key);
         if (object == nullptr || !object->is_object()) continue;
