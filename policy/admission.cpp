@@ -206,7 +206,7 @@ void cap_errors(FieldErrors& errors) {
 // With `want_object` false, result.object stays null: the review needs only
 // the patch, and copying the object would cost more than the rest together.
 MutationResult mutate(const json::value& object, const json::value* old_object,
-                                   const Settings& settings, bool want_object) {
+                      const Settings& settings, bool want_object) {
   MutationResult result;
   if (want_object) result.object = object;
   const DecodedPolicy decoded = decode_policy(object);

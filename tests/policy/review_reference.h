@@ -23,25 +23,24 @@ struct ReferenceParse {
   std::size_t consumed = 0;
 };
 
-// Rebuilt rather than erased from, which would reorder the members.
-inline void keep_only(boost::json::object& object, const auto& kept) {
+// Keeps the members whose key `keep` accepts. Rebuilt rather than erased
+// from, which would reorder the members.
+inline void keep_members(boost::json::object& object, const auto& keep) {
   boost::json::object out(object.storage());
   for (auto& member : object) {
     const std::string_view key(member.key().data(), member.key().size());
-    if (std::find(kept.begin(), kept.end(), key) != kept.end()) {
-      out.emplace(key, std::move(member.value()));
-    }
+    if (keep(key)) out.emplace(key, std::move(member.value()));
   }
   object = std::move(out);
 }
 
-inline void drop(boost::json::object& object, std::string_view dropped) {
-  boost::json::object out(object.storage());
-  for (auto& member : object) {
-    const std::string_view key(member.key().data(), member.key().size());
-    if (key != dropped) out.emplace(key, std::move(member.value()));
-  }
-  object = std::move(out);
+inline auto listed_in(const auto& keys) {
+  return [&keys](std::string_view key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+  };
+}
+inline auto other_than(std::string_view dropped) {
+  return [dropped](std::string_view key) { return key != dropped; };
 }
 
 inline ReferenceParse reference_parse_review(std::string_view text, std::size_t max_depth,
@@ -58,16 +57,16 @@ inline ReferenceParse reference_parse_review(std::string_view text, std::size_t 
   if (out.error) return out;
   out.value = parser.release();
   if (auto* review = out.value.if_object()) {
-    keep_only(*review, review_keys);
+    keep_members(*review, listed_in(review_keys));
     if (auto* request = review->if_contains("request"); request != nullptr && request->is_object()) {
-      keep_only(request->get_object(), request_keys);
-      if (!keep_old_object) drop(request->get_object(), "oldObject");
+      keep_members(request->get_object(), listed_in(request_keys));
+      if (!keep_old_object) keep_members(request->get_object(), other_than("oldObject"));
       for (const std::string_view key : {"object", "oldObject"}) {
         auto* object = request->get_object().if_contains(key);
         if (object == nullptr || !object->is_object()) continue;
         auto* metadata = object->get_object().if_contains("metadata");
         if (metadata == nullptr || !metadata->is_object()) continue;
-        drop(metadata->get_object(), "managedFields");
+        keep_members(metadata->get_object(), other_than("managedFields"));
       }
     }
   }
