@@ -202,9 +202,7 @@ json check_mutation(const json& input, const json* old, const Settings& s,
   EXPECT_EQ(again.patch_json, r.patch_json);
 
   EXPECT_EQ(apply_patch(input, patch), out) << "patch: " << patch.dump();
-  // The engine writes the operations without diffing; they must be the diff.
-  EXPECT_EQ(boost::json::serialize(ops), boost::json::serialize(json_patch(in, r.object)));
-  EXPECT_EQ(r.patch_json, ops.empty() ? "" : boost::json::serialize(ops));
+  EXPECT_TRUE(patch_is_the_diff(in, r));
 
   const std::vector<std::int64_t> got = actual_ports(out);
   EXPECT_EQ(got, want);

@@ -94,4 +94,11 @@ json::array json_patch(const json::value& from, const json::value& to) {
   return ops;
 }
 
+testing::AssertionResult patch_is_the_diff(const json::value& input, const MutationResult& result) {
+  const json::array diff = json_patch(input, result.object);
+  const std::string want = diff.empty() ? std::string() : json::serialize(diff);
+  if (result.patch_json == want) return testing::AssertionSuccess();
+  return testing::AssertionFailure() << "patch: " << result.patch_json << "\n diff: " << want;
+}
+
 }  // namespace asmegress::policy

@@ -35,10 +35,8 @@ Mutated mutate(const json& input, const json* old = nullptr, const Settings& set
   boost::json::value old_value;
   if (old) old_value = to_boost(*old);
   MutationResult r = mutate_policy(in, old ? &old_value : nullptr, settings);
+  EXPECT_TRUE(patch_is_the_diff(in, r));
   const boost::json::array ops = patch_array(r);
-  EXPECT_EQ(boost::json::serialize(ops), boost::json::serialize(json_patch(in, r.object)));
-  // The text the review sends is that patch, written as Boost.JSON writes it.
-  EXPECT_EQ(r.patch_json, ops.empty() ? "" : boost::json::serialize(ops));
   Mutated m{input, to_nl(r.object), to_nl(ops), std::move(r)};
   EXPECT_TRUE(m.patch.is_array());
   json patched;
@@ -506,9 +504,8 @@ TEST(MutatePatch, EqualsTheDiffForEveryShapeAroundTheEdits) {
       const MutationResult r = mutate_policy(in, nullptr, Settings{});
       ASSERT_TRUE(r.errors.empty()) << describe(r.errors);
       ASSERT_EQ(r.ports_allocated, 5U);
+      EXPECT_TRUE(patch_is_the_diff(in, r));
       const boost::json::array ops = patch_array(r);
-      EXPECT_EQ(boost::json::serialize(ops), boost::json::serialize(json_patch(in, r.object)));
-      EXPECT_EQ(r.patch_json, boost::json::serialize(ops));
       const json patch = to_nl(ops);
       EXPECT_EQ(apply_patch(to_nl(in), patch), to_nl(r.object)) << patch.dump();
       // The ports went where they belong whatever the shape.
