@@ -66,16 +66,10 @@ class PatchText {
   std::string text_;
 };
 
-// The operation set_gateway_port amounts to. decode_policy has already
-// checked that the entry is an object where the assignment says.
-void gateway_port_op(const json::value& object, const PortAssignment& a, PatchText& patch) {
-  const json::object& entry = object.get_object()
-                                  .at("spec")
-                                  .at("egressRules")
-                                  .at(a.rule_index)
-                                  .at("to")
-                                  .at(a.to_index)
-                                  .as_object();
+// The operation set_gateway_port amounts to, from what decoding recorded of
+// the destination: ports are assigned only to entries that are objects, with
+// byEgressGateway absent, null or an object whose port is absent, null or 0.
+void gateway_port_op(const Destination& entry, const PortAssignment& a, PatchText& patch) {
   // "/spec/egressRules/R/to/T/byEgressGateway/port", on the stack.
   char text[96];
   char* end = text;
@@ -98,18 +92,13 @@ void gateway_port_op(const json::value& object, const PortAssignment& a, PatchTe
   const std::string_view port_object(value, static_cast<std::size_t>(value_end - value));
   const std::string_view port = port_object.substr(8, port_object.size() - 9);
 
-  const json::value* gateway = entry.if_contains("byEgressGateway");
-  if (gateway == nullptr || !gateway->is_object()) {
-    patch.add(gateway == nullptr ? "add" : "replace", path(), port_object);
+  if (entry.gateway_member != Member::Object) {
+    patch.add(entry.gateway_member == Member::Absent ? "add" : "replace", path(), port_object);
     return;
   }
   put("/port");
-  const json::value* old = gateway->get_object().if_contains("port");
-  if (old == nullptr) {
-    patch.add("add", path(), port);
-  } else if (*old != json::value(a.port)) {
-    patch.add("replace", path(), port);
-  }
+  // A port that is there is null or 0, never the assigned port (1 or more).
+  patch.add(entry.gateway_port_member ? "replace" : "add", path(), port);
 }
 
 void mark_auto_allocated(json::value& object) {
@@ -125,9 +114,8 @@ void mark_auto_allocated(json::value& object) {
 }
 
 // The operation mark_auto_allocated amounts to, if any.
-void auto_allocated_op(const json::value& object, PatchText& patch) {
-  const json::object* root = object.if_object();
-  if (root == nullptr) return;
+void auto_allocated_op(const Policy& policy, PatchText& patch) {
+  if (policy.presence != Presence::Present) return;
   // The texts are the same for every review: written once.
   static const std::string value = [] {
     std::string text;
@@ -145,36 +133,20 @@ void auto_allocated_op(const json::value& object, PatchText& patch) {
     append_pointer_segment(text, kAllocationAnnotation);
     return text;
   }();
-  const json::value* metadata = root->if_contains("metadata");
-  if (metadata == nullptr || metadata->is_null()) {
-    patch.add(metadata == nullptr ? "add" : "replace", "/metadata", metadata_value);
-    return;
+  switch (policy.metadata_member) {
+    case Member::Absent: patch.add("add", "/metadata", metadata_value); return;
+    case Member::Null: patch.add("replace", "/metadata", metadata_value); return;
+    case Member::Other: return;
+    case Member::Object: break;
   }
-  if (!metadata->is_object()) return;
-  const json::value* existing = metadata->get_object().if_contains("annotations");
-  if (existing == nullptr || existing->is_null()) {
-    patch.add(existing == nullptr ? "add" : "replace", "/metadata/annotations", annotations);
-    return;
+  switch (policy.annotations_member) {
+    case Member::Absent: patch.add("add", "/metadata/annotations", annotations); return;
+    case Member::Null: patch.add("replace", "/metadata/annotations", annotations); return;
+    case Member::Other: return;
+    case Member::Object: break;
   }
-  if (!existing->is_object()) return;
-  const json::value* old = existing->get_object().if_contains(kAllocationAnnotation);
-  if (old == nullptr) {
-    patch.add("add", path, value);
-  } else if (!old->is_string() || old->get_string() != kAllocationAnnotationValue) {
-    patch.add("replace", path, value);
-  }
-}
-
-// Whether metadata comes before spec in the object: a diff walks members in
-// order, and a member added (an absent metadata) comes last.
-bool metadata_before_spec(const json::value& object) {
-  const json::object* root = object.if_object();
-  if (root == nullptr) return false;
-  for (const auto& member : *root) {
-    if (member.key() == "metadata") return true;
-    if (member.key() == "spec") return false;
-  }
-  return false;
+  // Called only when the marker is not there with its value.
+  patch.add(policy.allocation_marker_member ? "replace" : "add", path, value);
 }
 
 std::string_view string_at(const json::value* object, std::string_view key) {
@@ -223,11 +195,15 @@ MutationResult mutate(const json::value& object, const json::value* old_object,
     for (const auto& a : allocation.assignments) set_gateway_port(result.object, a);
     if (mark) mark_auto_allocated(result.object);
   }
-  const bool mark_first = metadata_before_spec(object);
+  // A diff lists operations in member order; an added metadata comes last.
+  const Policy& policy = decoded.policy;
+  const bool mark_first = policy.metadata_before_spec;
   PatchText patch(allocation.assignments.size() + 1);
-  if (mark && mark_first) auto_allocated_op(object, patch);
-  for (const auto& a : allocation.assignments) gateway_port_op(object, a, patch);
-  if (mark && !mark_first) auto_allocated_op(object, patch);
+  if (mark && mark_first) auto_allocated_op(policy, patch);
+  for (const auto& a : allocation.assignments) {
+    gateway_port_op(policy.rules[a.rule_index].to[a.to_index], a, patch);
+  }
+  if (mark && !mark_first) auto_allocated_op(policy, patch);
   result.patch_json = std::move(patch).finish();
   result.ports_allocated = allocation.assignments.size();
   return result;

@@ -90,22 +90,36 @@ class Decoder {
 
   // The members `keys` of `parent`, each nullptr when absent or null, found
   // in one pass over it: cheaper than a lookup per key for the small objects
-  // a policy is made of, and still linear for a large one.
+  // a policy is made of, and still linear for a large one. Bit i of `there`
+  // is set when keys[i] is a member at all, null included.
   template <std::size_t N>
   static std::array<const json::value*, N> members(const json::object* parent,
-                                                   const std::array<std::string_view, N>& keys) {
+                                                   const std::array<std::string_view, N>& keys,
+                                                   unsigned* there = nullptr) {
+    static_assert(N <= 8);
     std::array<const json::value*, N> found{};
-    if (parent == nullptr) return found;
-    for (const json::key_value_pair& m : *parent) {
-      const std::string_view key(m.key().data(), m.key().size());
-      for (std::size_t i = 0; i < N; ++i) {
-        if (key == keys[i]) {
-          if (!m.value().is_null()) found[i] = &m.value();
-          break;
+    unsigned bits = 0;
+    if (parent != nullptr) {
+      for (const json::key_value_pair& m : *parent) {
+        const std::string_view key(m.key().data(), m.key().size());
+        for (std::size_t i = 0; i < N; ++i) {
+          if (key == keys[i]) {
+            bits |= 1U << i;
+            if (!m.value().is_null()) found[i] = &m.value();
+            break;
+          }
         }
       }
     }
+    if (there != nullptr) *there = bits;
     return found;
+  }
+
+  // What the patch needs to know of member `bit` found by members().
+  static Member member(unsigned there, unsigned bit, const json::value* value) {
+    if ((there & (1U << bit)) == 0) return Member::Absent;
+    if (value == nullptr) return Member::Null;
+    return value->is_object() ? Member::Object : Member::Other;
   }
 
   const json::object* object(const json::value* v, const LazyPath& path,
@@ -177,9 +191,11 @@ class Decoder {
     return f;
   }
 
-  GatewayRef gateway(const json::value* v, const LazyPath& path) {
+  GatewayRef gateway(const json::value* v, const LazyPath& path, bool* port_member = nullptr) {
     GatewayRef g;
-    const auto [name, port] = members(object(v, path, &g.presence), kGatewayKeys);
+    unsigned there = 0;
+    const auto [name, port] = members(object(v, path, &g.presence), kGatewayKeys, &there);
+    if (port_member != nullptr) *port_member = (there & 2U) != 0;
     g.name = string(name, LazyPath(path, "name"));
     g.port = integer(port, LazyPath(path, "port"));
     return g;
@@ -204,8 +220,10 @@ class Decoder {
   Destination destination(const json::value* v, const FieldPath& path) {
     Destination d;
     d.path = path;
+    unsigned there = 0;
     const auto [name, hosts, port, gateway_ref, upgrade] =
-        members(object(v, path, &d.presence), kDestinationKeys);
+        members(object(v, path, &d.presence), kDestinationKeys, &there);
+    d.gateway_member = member(there, 3, gateway_ref);
     d.name = string(name, LazyPath(path, "name"));
 
     const LazyPath hosts_path(path, "hosts");
@@ -223,7 +241,7 @@ class Decoder {
     d.port.number = integer(number, LazyPath(port_path, "number"));
     d.port.protocol = string(protocol, LazyPath(port_path, "protocol"));
 
-    d.gateway = gateway(gateway_ref, LazyPath(path, "byEgressGateway"));
+    d.gateway = gateway(gateway_ref, LazyPath(path, "byEgressGateway"), &d.gateway_port_member);
 
     const LazyPath upgrade_path(path, "httpsUpgrade");
     const auto [enabled, upgrade_port] =
@@ -273,20 +291,34 @@ DecodedPolicy decode_policy(const json::value& object) {
   Decoder d(out.errors);
   Policy& p = out.policy;
 
+  unsigned there = 0;
+  const json::object* root = d.object(&object, FieldPath{}, &p.presence);
   const auto [api_version, kind, metadata, spec_value] =
-      Decoder::members(d.object(&object, FieldPath{}), kPolicyKeys);
+      Decoder::members(root, kPolicyKeys, &there);
+  p.metadata_member = Decoder::member(there, 2, metadata);
+  if (root != nullptr) {
+    for (const json::key_value_pair& m : *root) {
+      if (m.key() == "metadata") {
+        p.metadata_before_spec = true;
+        break;
+      }
+      if (m.key() == "spec") break;
+    }
+  }
   p.api_version = d.string(api_version, FieldPath("apiVersion"));
   p.kind = d.string(kind, FieldPath("kind"));
 
   const FieldPath meta_path("metadata");
   const auto [name, generate_name, namespace_name, annotations_value] =
-      Decoder::members(d.object(metadata, meta_path), kMetadataKeys);
+      Decoder::members(d.object(metadata, meta_path), kMetadataKeys, &there);
+  p.annotations_member = Decoder::member(there, 3, annotations_value);
   p.name = d.string(name, LazyPath(meta_path, "name"));
   p.generate_name = d.string(generate_name, LazyPath(meta_path, "generateName"));
   p.namespace_name = d.string(namespace_name, LazyPath(meta_path, "namespace"));
   if (const json::object* annotations =
           d.object(annotations_value, LazyPath(meta_path, "annotations"))) {
     if (const json::value* marker = annotations->if_contains(kAllocationAnnotation)) {
+      p.allocation_marker_member = true;
       const auto* s = marker->if_string();
       p.ports_auto_allocated = s != nullptr && *s == kAllocationAnnotationValue;
     }

@@ -28,6 +28,11 @@ inline bool missing(Presence p, bool empty) {
   return p == Presence::Absent || (p == Presence::Present && empty);
 }
 
+// How a member that the patch may edit is there. JSON Patch adds a member
+// that is absent and replaces one that is there, null included, so the patch
+// needs what decoding (which takes null for absent) does not otherwise keep.
+enum class Member : unsigned char { Absent, Null, Object, Other };
+
 template <typename T>
 struct Field {
   bool present = false;
@@ -75,6 +80,9 @@ struct Destination {
   ServicePort port;
   GatewayRef gateway;
   HttpsUpgrade https_upgrade;
+  // For the patch: byEgressGateway, and whether it has a port member at all.
+  Member gateway_member = Member::Absent;
+  bool gateway_port_member = false;
 
   [[nodiscard]] GatewayPort gateway_port() const {
     if (presence != Presence::Present || gateway.presence == Presence::WrongType) {
@@ -106,6 +114,7 @@ struct EgressRule {
 };
 
 struct Policy {
+  Presence presence = Presence::Absent;  // the object itself
   Field<std::string_view> api_version;
   Field<std::string_view> kind;
   Field<std::string_view> name;
@@ -113,6 +122,13 @@ struct Policy {
   Field<std::string_view> namespace_name;
   // The allocator's marker annotation is present with its value.
   bool ports_auto_allocated = false;
+  // For the patch: metadata, its annotations, whether the marker annotation
+  // is there with any value, and whether metadata comes before spec (a diff
+  // lists operations in member order).
+  Member metadata_member = Member::Absent;
+  Member annotations_member = Member::Absent;
+  bool allocation_marker_member = false;
+  bool metadata_before_spec = false;
   Presence spec_presence = Presence::Absent;
   GatewayRef gateway;
   Presence rules_presence = Presence::Absent;
