@@ -149,6 +149,14 @@ void auto_allocated_op(const Policy& policy, PatchText& patch) {
   patch.add(policy.allocation_marker_member ? "replace" : "add", path, value);
 }
 
+// Whether every object the review needs was decoded as it was read.
+bool streamed(const ParsedReview& parsed) {
+  const auto& object = parsed.object;
+  const auto& old = parsed.old_object;
+  return object && object->done() && !object->failed() && !object->absent() &&
+         (!old || (old->done() && !old->failed()));
+}
+
 std::string_view string_at(const json::value* object, std::string_view key) {
   if (object == nullptr || !object->is_object()) return {};
   const json::value* metadata = object->get_object().if_contains("metadata");
@@ -158,11 +166,24 @@ std::string_view string_at(const json::value* object, std::string_view key) {
   return {v->get_string().data(), v->get_string().size()};
 }
 
-// The name a message or log gives the object: the generated one may not exist yet.
-std::string_view display_name(const AdmissionRequest& request) {
+// The name a message or log gives the object: the generated one may not exist
+// yet. From the decoded object when it was streamed, else from the value.
+std::string_view display_name(const AdmissionRequest& request, const Policy* streamed) {
   if (!request.name.empty()) return request.name;
+  if (streamed != nullptr) {
+    if (streamed->name.value && !streamed->name.value->empty()) return *streamed->name.value;
+    return streamed->generate_name.value.value_or(std::string_view{});
+  }
   if (auto n = string_at(request.object, "name"); !n.empty()) return n;
   return string_at(request.object, "generateName");
+}
+
+// is_egress_policy, on a decoded object.
+bool is_egress_policy(const Policy& policy) {
+  if (!policy.api_version.value || !policy.kind.value || *policy.kind.value != kKind) return false;
+  const std::string_view version = *policy.api_version.value;
+  return version.starts_with(kGroup) && version.size() > kGroup.size() &&
+         version[kGroup.size()] == '/';
 }
 
 // A person reads these; past a hundred, more of them help no one, and a
@@ -175,28 +196,19 @@ void cap_errors(FieldErrors& errors) {
                     "more errors not shown; fix the ones above first"});
 }
 
-// With `want_object` false, result.object stays null: the review needs only
-// the patch, and copying the object would cost more than the rest together.
-MutationResult mutate(const json::value& object, const json::value* old_object,
-                      const Settings& settings, bool want_object) {
+// The ports to fill in and the patch that fills them, from the decoded object
+// alone; result.object stays null. `assignments` receives the ports, for
+// callers that edit the object too.
+MutationResult mutate_decoded(const Policy& policy, const Policy* old_policy,
+                              const Settings& settings,
+                              std::vector<PortAssignment>* assignments = nullptr) {
   MutationResult result;
-  if (want_object) result.object = object;
-  const DecodedPolicy decoded = decode_policy(object);
-  std::optional<DecodedPolicy> old_decoded;
-  if (old_object != nullptr) old_decoded = decode_policy(*old_object);
-
-  PortAllocation allocation = allocate_ports(
-      decoded.policy, old_decoded ? &old_decoded->policy : nullptr, settings);
+  PortAllocation allocation = allocate_ports(policy, old_policy, settings);
   result.errors = std::move(allocation.errors);
   cap_errors(result.errors);
   if (!result.errors.empty() || allocation.assignments.empty()) return result;
-  const bool mark = !decoded.policy.ports_auto_allocated;
-  if (want_object) {
-    for (const auto& a : allocation.assignments) set_gateway_port(result.object, a);
-    if (mark) mark_auto_allocated(result.object);
-  }
+  const bool mark = !policy.ports_auto_allocated;
   // A diff lists operations in member order; an added metadata comes last.
-  const Policy& policy = decoded.policy;
   const bool mark_first = policy.metadata_before_spec;
   PatchText patch(allocation.assignments.size() + 1);
   if (mark && mark_first) auto_allocated_op(policy, patch);
@@ -206,6 +218,15 @@ MutationResult mutate(const json::value& object, const json::value* old_object,
   if (mark && !mark_first) auto_allocated_op(policy, patch);
   result.patch_json = std::move(patch).finish();
   result.ports_allocated = allocation.assignments.size();
+  if (assignments != nullptr) *assignments = std::move(allocation.assignments);
+  return result;
+}
+
+ValidationResult validate_decoded(DecodedPolicy&& decoded, const Settings& settings) {
+  ValidationResult result;
+  result.errors = std::move(decoded.errors);
+  validate(decoded.policy, settings, result.errors, result.warnings);
+  cap_errors(result.errors);
   return result;
 }
 
@@ -250,17 +271,23 @@ std::string invalid_message(std::string_view name, const FieldErrors& errors) {
 
 MutationResult mutate_policy(const json::value& object, const json::value* old_object,
                              const Settings& settings) {
-  return mutate(object, old_object, settings, true);
+  const DecodedPolicy decoded = decode_policy(object);
+  std::optional<DecodedPolicy> old_decoded;
+  if (old_object != nullptr) old_decoded = decode_policy(*old_object);
+  std::vector<PortAssignment> assignments;
+  MutationResult result = mutate_decoded(
+      decoded.policy, old_decoded ? &old_decoded->policy : nullptr, settings, &assignments);
+  result.object = object;
+  for (const auto& a : assignments) set_gateway_port(result.object, a);
+  if (!assignments.empty() && !decoded.policy.ports_auto_allocated) {
+    mark_auto_allocated(result.object);
+  }
+  return result;
 }
 
 ValidationResult validate_policy(const json::value& object, const json::value* /*old_object*/,
                                  Operation /*operation*/, const Settings& settings) {
-  ValidationResult result;
-  DecodedPolicy decoded = decode_policy(object);
-  result.errors = std::move(decoded.errors);
-  validate(decoded.policy, settings, result.errors, result.warnings);
-  cap_errors(result.errors);
-  return result;
+  return validate_decoded(decode_policy(object), settings);
 }
 
 ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
@@ -271,9 +298,17 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   json::monotonic_resource arena(initial, sizeof initial);
   json::storage_ptr storage(&arena);
   // Validation does not read the old object (see validate_policy).
+  const OldObject old_mode =
+      webhook == WebhookKind::Mutating ? OldObject::Build : OldObject::Skip;
+  // The objects are decoded as they are read, without a value of them. One
+  // that does not decode cleanly (a type error, a duplicate key, an escaped
+  // string...) is read again as a value, for decode_policy to say what is
+  // wrong with it.
   ParsedReview parsed =
-      parse_review(request_body, storage, kMaxJsonDepth,
-                   webhook == WebhookKind::Mutating ? OldObject::Build : OldObject::Skip);
+      parse_review(request_body, storage, kMaxJsonDepth, old_mode, Objects::Stream);
+  if (!parsed.error && !streamed(parsed)) {
+    parsed = parse_review(request_body, storage, kMaxJsonDepth, old_mode, Objects::Build);
+  }
   if (parsed.error) {
     return malformed("the body is not valid JSON: " + parsed.error.message() + " (at byte " +
                      std::to_string(parsed.consumed) + ")");
@@ -282,6 +317,11 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
 
   AdmissionRequest request;
   if (auto error = read_admission_request(review, request)) return malformed(std::move(*error));
+  // Streamed, the objects are not in `review`: request.object is null.
+  Policy* streamed_object = parsed.object ? &parsed.object->policy() : nullptr;
+  Policy* streamed_old = parsed.old_object && !parsed.old_object->absent()
+                             ? &parsed.old_object->policy()
+                             : nullptr;
 
   ReviewOutcome out;
   ReviewSummary& s = out.summary;
@@ -291,7 +331,7 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   s.namespace_name = request.namespace_name;
   s.operation = request.operation_text;
   s.dry_run = request.dry_run;
-  s.name = display_name(request);
+  s.name = display_name(request, streamed_object);
 
   AdmissionResponse response;
   response.object_name = s.name;
@@ -302,27 +342,42 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
     out.body = serialize_admission_response(request, response);
     return out;
   }
-  if (request.object == nullptr || !request.object->is_object()) {
+  if (streamed_object == nullptr &&
+      (request.object == nullptr || !request.object->is_object())) {
     return malformed("request.object: must be an object for " + std::string(request.operation_text));
   }
-  const json::value* old_object =
-      request.operation == Operation::Update ? request.old_object : nullptr;
+  const bool update = request.operation == Operation::Update;
   // The API server never sends an object of another kind than request.kind,
   // but if something does, it is not ours to patch; validation says why.
-  const bool mutable_object = is_egress_policy(*request.object);
+  const bool mutable_object = streamed_object != nullptr ? is_egress_policy(*streamed_object)
+                                                         : is_egress_policy(*request.object);
 
   FieldErrors errors;
   std::vector<std::string> warnings;
   std::string patch;
   if (webhook == WebhookKind::Mutating && mutable_object) {
-    MutationResult m = mutate(*request.object, old_object, settings, false);
+    std::optional<DecodedPolicy> object;
+    std::optional<DecodedPolicy> old;
+    if (streamed_object == nullptr) {
+      object = decode_policy(*request.object);
+      if (update && request.old_object != nullptr) old = decode_policy(*request.old_object);
+    }
+    const Policy* old_policy = streamed_object != nullptr ? (update ? streamed_old : nullptr)
+                                                          : (old ? &old->policy : nullptr);
+    MutationResult m = mutate_decoded(streamed_object != nullptr ? *streamed_object
+                                                                 : object->policy,
+                                      old_policy, settings);
     errors = std::move(m.errors);
     patch = std::move(m.patch_json);
     s.ports_allocated = errors.empty() ? m.ports_allocated : 0;
     if (errors.empty()) s.reason = patch.empty() ? "" : "Patched";
     else s.reason = "PortsExhausted";
   } else if (webhook == WebhookKind::Validating) {
-    ValidationResult v = validate_policy(*request.object, old_object, request.operation, settings);
+    ValidationResult v =
+        validate_decoded(streamed_object != nullptr
+                             ? DecodedPolicy{std::move(*streamed_object), {}}
+                             : decode_policy(*request.object),
+                         settings);
     errors = std::move(v.errors);
     warnings = std::move(v.warnings);
     if (!errors.empty()) s.reason = "Invalid";

@@ -41,21 +41,37 @@ class ReviewHandler {
   static constexpr std::size_t max_key_size = json::string::max_size();
   static constexpr std::size_t max_string_size = json::string::max_size();
 
-  ReviewHandler(const json::storage_ptr& storage, OldObject old_object)
-      : stack_(storage), skip_old_object_(old_object == OldObject::Skip) {}
+  ReviewHandler(const json::storage_ptr& storage, OldObject old_object, Objects objects,
+                std::string_view text)
+      : stack_(storage),
+        skip_old_object_(old_object == OldObject::Skip),
+        stream_objects_(objects == Objects::Stream),
+        text_(text) {}
 
   json::value_stack& stack() { return stack_; }
+  std::optional<PolicyStream>& object() { return object_; }
+  std::optional<PolicyStream>& old_object() { return old_object_; }
 
   bool on_document_begin(error_code&) { return true; }
   bool on_document_end(error_code&) { return true; }
 
   bool on_object_begin(error_code&) {
+    if (PolicyStream* s = fed()) {
+      s->object_begin();
+      ++fed_depth_;
+      return true;
+    }
     if (enter_dropped()) return true;
     open(depth_ == 0 ? Level::Review : next_);
     return true;
   }
 
   bool on_object_end(std::size_t n, error_code&) {
+    if (feed_ != nullptr) {
+      feed_->object_end();
+      if (--fed_depth_ == 0) feed_ = nullptr;
+      return true;
+    }
     if (leave_dropped()) return true;
     if (level() != Level::Whole) n = kept_[depth_];
     close();
@@ -64,12 +80,22 @@ class ReviewHandler {
   }
 
   bool on_array_begin(error_code&) {
+    if (PolicyStream* s = fed()) {
+      s->array_begin();
+      ++fed_depth_;
+      return true;
+    }
     if (enter_dropped()) return true;
     open(Level::Whole);
     return true;
   }
 
   bool on_array_end(std::size_t n, error_code&) {
+    if (feed_ != nullptr) {
+      feed_->array_end();
+      if (--fed_depth_ == 0) feed_ = nullptr;
+      return true;
+    }
     if (leave_dropped()) return true;
     close();
     stack_.push_array(n);
@@ -81,6 +107,10 @@ class ReviewHandler {
   // In the review and its request only listed keys are kept: past the
   // longest of them, a key is known to be dropped and need not be gathered.
   bool on_key_part(std::string_view s, std::size_t, error_code&) {
+    if (feed_ != nullptr) {
+      feed_->key_part();
+      return true;
+    }
     if (skip_ > 0) return true;
     switch (level()) {
       case Level::Whole: stack_.push_chars(s); break;
@@ -95,6 +125,10 @@ class ReviewHandler {
   }
 
   bool on_key(std::string_view s, std::size_t, error_code&) {
+    if (feed_ != nullptr) {
+      feed_->key(s);
+      return true;
+    }
     if (skip_ > 0) return true;
     next_ = Level::Whole;
     if (level() == Level::Whole) {
@@ -115,7 +149,15 @@ class ReviewHandler {
         break;
       case Level::Request:
         keep = listed(kRequestKeys, key) && !(skip_old_object_ && key == "oldObject");
-        if (key == "object" || key == "oldObject") next_ = Level::Object;
+        if (key == "object" || key == "oldObject") {
+          next_ = Level::Object;
+          if (keep && stream_objects_) {
+            stream(key == "object" ? object_ : old_object_);
+            next_ = Level::Whole;
+            key_parts_.clear();
+            return true;
+          }
+        }
         break;
       case Level::Object:
         if (key == "metadata") next_ = Level::Metadata;
@@ -133,31 +175,65 @@ class ReviewHandler {
   }
 
   bool on_string_part(std::string_view s, std::size_t, error_code&) {
+    if (PolicyStream* f = fed()) {
+      f->string_part();
+      return true;
+    }
     if (skip_ == 0 && !drop_next_) stack_.push_chars(s);
     return true;
   }
   bool on_string(std::string_view s, std::size_t, error_code&) {
+    if (PolicyStream* f = fed()) {
+      f->string(s);
+      end_fed_scalar();
+      return true;
+    }
     if (!drop_scalar()) stack_.push_string(s);
     return true;
   }
   bool on_number_part(std::string_view, error_code&) { return true; }
   bool on_int64(std::int64_t i, std::string_view, error_code&) {
+    if (PolicyStream* f = fed()) {
+      f->int64(i);
+      end_fed_scalar();
+      return true;
+    }
     if (!drop_scalar()) stack_.push_int64(i);
     return true;
   }
   bool on_uint64(std::uint64_t u, std::string_view, error_code&) {
+    if (PolicyStream* f = fed()) {
+      f->uint64(u);
+      end_fed_scalar();
+      return true;
+    }
     if (!drop_scalar()) stack_.push_uint64(u);
     return true;
   }
   bool on_double(double d, std::string_view, error_code&) {
+    if (PolicyStream* f = fed()) {
+      f->other_number();
+      end_fed_scalar();
+      return true;
+    }
     if (!drop_scalar()) stack_.push_double(d);
     return true;
   }
   bool on_bool(bool b, error_code&) {
+    if (PolicyStream* f = fed()) {
+      f->boolean(b);
+      end_fed_scalar();
+      return true;
+    }
     if (!drop_scalar()) stack_.push_bool(b);
     return true;
   }
   bool on_null(error_code&) {
+    if (PolicyStream* f = fed()) {
+      f->null();
+      end_fed_scalar();
+      return true;
+    }
     if (!drop_scalar()) stack_.push_null();
     return true;
   }
@@ -165,6 +241,31 @@ class ReviewHandler {
   bool on_comment(std::string_view, error_code&) { return true; }
 
  private:
+  // The value after request.object or request.oldObject goes to `decoder`
+  // rather than to the value. A second one fails the decoder: the DOM keeps
+  // the last, and decides.
+  void stream(std::optional<PolicyStream>& decoder) {
+    if (decoder) {
+      decoder->fail();
+    } else {
+      decoder.emplace(text_);
+    }
+    feed_next_ = &*decoder;
+  }
+  // The decoder of the value this event belongs to, if it is streamed.
+  PolicyStream* fed() {
+    if (feed_next_ != nullptr) {
+      feed_ = feed_next_;
+      feed_next_ = nullptr;
+      fed_depth_ = 0;
+    }
+    return feed_;
+  }
+  // A scalar fed outside any container is the whole streamed value.
+  void end_fed_scalar() {
+    if (fed_depth_ == 0) feed_ = nullptr;
+  }
+
   template <std::size_t N>
   static bool listed(const std::array<std::string_view, N>& keys, std::string_view key) {
     return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -220,6 +321,13 @@ class ReviewHandler {
 
   json::value_stack stack_;
   bool skip_old_object_;
+  bool stream_objects_;
+  std::string_view text_;
+  std::optional<PolicyStream> object_;
+  std::optional<PolicyStream> old_object_;
+  PolicyStream* feed_next_ = nullptr;  // the decoder of the value after this key
+  PolicyStream* feed_ = nullptr;       // the decoder of the value being read
+  std::size_t fed_depth_ = 0;          // containers open in it
   std::size_t depth_ = 0;   // containers open and built; index 0 is outside them all
   std::size_t skip_ = 0;    // containers open inside a dropped value
   bool drop_next_ = false;  // the value after a dropped key
@@ -232,16 +340,17 @@ class ReviewHandler {
 }  // namespace
 
 ParsedReview parse_review(std::string_view text, json::storage_ptr storage, std::size_t max_depth,
-                          OldObject old_object) {
+                          OldObject old_object, Objects objects) {
   json::parse_options options;
   options.max_depth = max_depth;
   // The value, and the value stack it is built on, come from `storage`; the
   // parser's own small stack is on the heap, as in stream_parser.
-  json::basic_parser<ReviewHandler> parser(options, storage, old_object);
+  json::basic_parser<ReviewHandler> parser(options, storage, old_object, objects, text);
   parser.handler().stack().reset(storage);
 
   // The value is moved into one of the same storage, so nothing is copied.
-  ParsedReview out{.value = json::value(storage), .error = {}, .consumed = 0};
+  ParsedReview out{.value = json::value(storage), .error = {}, .consumed = 0,
+                   .object = std::nullopt, .old_object = std::nullopt};
   // As stream_parser's write() then finish() would: the same errors at the
   // same byte as the whole-DOM parse this replaced.
   out.consumed = parser.write_some(true, text.data(), text.size(), out.error);
@@ -251,6 +360,8 @@ ParsedReview parse_review(std::string_view text, json::storage_ptr storage, std:
   }
   if (!out.error) parser.write_some(false, nullptr, 0, out.error);
   if (!out.error) out.value = parser.handler().stack().release();
+  out.object = std::move(parser.handler().object());
+  out.old_object = std::move(parser.handler().old_object());
   return out;
 }
 

@@ -1,11 +1,14 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 #include <boost/system/error_code.hpp>
+
+#include "policy/policy_stream.h"
 
 namespace asmegress::policy {
 
@@ -24,13 +27,23 @@ namespace asmegress::policy {
 // ports an UPDATE keeps); the validating one does not, and skips it.
 enum class OldObject : unsigned char { Build, Skip };
 
+// Whether request.object and request.oldObject are built as values, or
+// decoded by a PolicyStream as they are read (and left out of the value).
+enum class Objects : unsigned char { Build, Stream };
+
 struct ParsedReview {
   boost::json::value value;
   boost::system::error_code error;
   std::size_t consumed = 0;  // bytes read before the error, if any
+  // With Objects::Stream: the decoders of request.object and
+  // request.oldObject, empty when the member did not come. A member that
+  // came twice has its decoder failed.
+  std::optional<PolicyStream> object;
+  std::optional<PolicyStream> old_object;
 };
 
 ParsedReview parse_review(std::string_view text, boost::json::storage_ptr storage,
-                          std::size_t max_depth, OldObject old_object = OldObject::Build);
+                          std::size_t max_depth, OldObject old_object = OldObject::Build,
+                          Objects objects = Objects::Build);
 
 }  // namespace asmegress::policy

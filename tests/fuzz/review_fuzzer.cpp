@@ -8,9 +8,12 @@
 //     mutating that object again yields no patch (mutation is idempotent);
 //   - the validating endpoint never answers with a patch;
 //   - parse_review builds what Boost.JSON's whole-DOM parse builds with the
-//     unread members erased, or fails with the same error at the same byte.
+//     unread members erased, or fails with the same error at the same byte;
+//   - where PolicyStream decodes request.object or request.oldObject,
+//     decode_policy on the whole DOM finds no error and the same Policy.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,8 +21,10 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/admission.h"
+#include "policy/decode.h"
 #include "policy/review_parser.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/policy/policy_text.h"
 #include "tests/policy/review_reference.h"
 
 namespace {
@@ -171,12 +176,44 @@ void check_review_parse(std::string_view body, asmegress::policy::OldObject old_
   }
 }
 
+void check_streamed_member(std::optional<asmegress::policy::PolicyStream>& stream,
+                           const json::value& review, std::string_view key) {
+  if (!stream || !stream->done() || stream->failed()) return;
+  const json::value* request = member(review, "request");
+  ASM_FUZZ_CHECK(request != nullptr, "a streamed object without a request");
+  const json::value* object = member(*request, key);
+  if (stream->absent()) {
+    ASM_FUZZ_CHECK(object == nullptr, "an object the stream took for null");
+    return;
+  }
+  ASM_FUZZ_CHECK(object != nullptr, "a streamed object the DOM does not have");
+  const asmegress::policy::DecodedPolicy decoded = asmegress::policy::decode_policy(*object);
+  ASM_FUZZ_CHECK(decoded.errors.empty(),
+                 "the stream decoded what decode_policy refuses: " + decoded.errors.front().message());
+  const std::string got = asmegress::policy::testing::policy_text(stream->policy());
+  const std::string want = asmegress::policy::testing::policy_text(decoded.policy);
+  ASM_FUZZ_CHECK(got == want, got + "\n!=\n" + want);
+}
+
+void check_stream(std::string_view body) {
+  asmegress::policy::ParsedReview got = asmegress::policy::parse_review(
+      body, {}, max_depth, asmegress::policy::OldObject::Build,
+      asmegress::policy::Objects::Stream);
+  if (got.error) return;  // the same errors as without streaming: checked above
+  json::error_code ec;
+  const json::value review = parse(body, ec);
+  ASM_FUZZ_CHECK(!ec, "parse_review accepted a body the harness cannot parse");
+  check_streamed_member(got.object, review, "object");
+  check_streamed_member(got.old_object, review, "oldObject");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   check_review_parse(body, asmegress::policy::OldObject::Build);
   check_review_parse(body, asmegress::policy::OldObject::Skip);
+  check_stream(body);
   check_answer(body, asmegress::policy::WebhookKind::Mutating);
   check_answer(body, asmegress::policy::WebhookKind::Validating);
   return 0;
