@@ -8,6 +8,11 @@ namespace asmegress::policy {
 
 namespace {
 
+// Room made when a list opens, since its length is not known yet: a policy
+// has a few rules of a few entries, and growing a vector of destinations one
+// reallocation at a time moves every entry each time.
+constexpr std::size_t kListRoom = 8;
+
 // Past this many labels a selector goes to decode_policy, whose objects find
 // duplicate keys by hashing rather than by the linear search here.
 constexpr std::size_t kMaxStreamedLabels = 64;
@@ -166,7 +171,10 @@ void PolicyStream::entered(Node node) {
     case Node::Annotations: policy_.annotations_member = Member::Object; break;
     case Node::Spec: policy_.spec_presence = Presence::Present; break;
     case Node::SpecGateway: policy_.gateway.presence = Presence::Present; break;
-    case Node::Rules: policy_.rules_presence = Presence::Present; break;
+    case Node::Rules:
+      policy_.rules_presence = Presence::Present;
+      policy_.rules.reserve(kListRoom);
+      break;
     case Node::Rule: {
       if (!take_item()) return;
       static const FieldPath rules_path = FieldPath("spec").child("egressRules");
@@ -177,6 +185,7 @@ void PolicyStream::entered(Node node) {
     }
     case Node::Sources:
       rule().from_presence = Presence::Present;
+      rule().from.reserve(kListRoom);
       list_path_ = rule().path.child("from");
       break;
     case Node::Source: {
@@ -189,6 +198,7 @@ void PolicyStream::entered(Node node) {
     case Node::Selector: break;
     case Node::Destinations:
       rule().to_presence = Presence::Present;
+      rule().to.reserve(kListRoom);
       list_path_ = rule().path.child("to");
       break;
     case Node::Destination: {
