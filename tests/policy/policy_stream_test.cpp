@@ -240,32 +240,17 @@ TEST(PolicyStream, HoldsTheItemBudget) {
 
 // About four thousand reshaped reviews: where the stream decodes, it agrees.
 TEST(PolicyStream, AgreesOnOneByteEditsOfTheSeedReview) {
-  const std::string text = compact(read_testdata(kReviewCreateAutoPorts));
-  const std::string_view replacements = "{}[]\":,0\\ a";
-  std::size_t edits = 0;
+  const std::vector<std::string> edits = one_byte_edits(compact(read_testdata(kReviewCreateAutoPorts)));
+  EXPECT_GT(edits.size(), 3000U);
   std::size_t streamed_count = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    std::vector<std::string> variants;
-    variants.push_back(text.substr(0, i) + text.substr(i + 1));
-    variants.push_back(text.substr(0, i + 1) + text.substr(i));
-    if (i % 3 == 0) {
-      for (const char c : replacements) {
-        std::string edited = text;
-        edited[i] = c;
-        variants.push_back(std::move(edited));
-      }
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    const Outcome o = check(edits[i]);
+    if (!o.agrees || !check(edits[i], OldObject::Skip).agrees) {
+      ADD_FAILURE() << "first disagreement at edit " << i;
+      return;
     }
-    for (const std::string& variant : variants) {
-      ++edits;
-      const Outcome o = check(variant);
-      if (!o.agrees || !check(variant, OldObject::Skip).agrees) {
-        ADD_FAILURE() << "first disagreement at byte " << i;
-        return;
-      }
-      if (o.object_streamed) ++streamed_count;
-    }
+    if (o.object_streamed) ++streamed_count;
   }
-  EXPECT_GT(edits, 3000U);
   // Many edits leave a valid policy (a changed name or host): those stream.
   EXPECT_GT(streamed_count, 500U);
 }

@@ -231,29 +231,14 @@ TEST(ReviewParser, AgreesOnEveryPrefixOfTheSeedReview) {
 // Replaces, deletes or doubles one byte at a time, with bytes that change
 // the JSON's structure: about four thousand malformed or reshaped reviews.
 TEST(ReviewParser, AgreesOnOneByteEditsOfTheSeedReview) {
-  const std::string text = compact(read_testdata(kReviewCreateAutoPorts));
-  const std::string_view replacements = "{}[]\":,0\\ a";
-  std::size_t edits = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    std::vector<std::string> variants;
-    variants.push_back(text.substr(0, i) + text.substr(i + 1));
-    variants.push_back(text.substr(0, i + 1) + text.substr(i));
-    if (i % 3 == 0) {
-      for (const char c : replacements) {
-        std::string edited = text;
-        edited[i] = c;
-        variants.push_back(std::move(edited));
-      }
-    }
-    for (const std::string& variant : variants) {
-      ++edits;
-      if (!agrees(variant) || !agrees(variant, kDepth, OldObject::Skip)) {
-        ADD_FAILURE() << "first disagreement at byte " << i;
-        return;
-      }
+  const std::vector<std::string> edits = one_byte_edits(compact(read_testdata(kReviewCreateAutoPorts)));
+  EXPECT_GT(edits.size(), 3000U);
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    if (!agrees(edits[i]) || !agrees(edits[i], kDepth, OldObject::Skip)) {
+      ADD_FAILURE() << "first disagreement at edit " << i;
+      return;
     }
   }
-  EXPECT_GT(edits, 3000U);
 }
 
 }  // namespace

@@ -181,4 +181,21 @@ json parse_answer(const ReviewOutcome& outcome) {
   return json::parse(outcome.body);
 }
 
+std::vector<std::string> one_byte_edits(const std::string& text) {
+  const std::string_view replacements = "{}[]\":,0\\ a";
+  std::vector<std::string> edits;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    edits.push_back(text.substr(0, i) + text.substr(i + 1));
+    edits.push_back(text.substr(0, i + 1) + text.substr(i));
+    if (i % 3 == 0) {
+      for (const char c : replacements) {
+        std::string edited = text;
+        edited[i] = c;
+        edits.push_back(std::move(edited));
+      }
+    }
+  }
+  return edits;
+}
+
 }  // namespace asmegress::policy::test

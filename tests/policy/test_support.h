@@ -97,4 +97,9 @@ json make_review(const ReviewSpec& spec);
 // The parsed response of a well-formed answer.
 json parse_answer(const ReviewOutcome& outcome);
 
+// Every text one byte away from `text`, with bytes that change the JSON's
+// structure: each byte deleted and each doubled, and every third replaced by
+// each of {}[]":,0\ and a letter. About 4,000 for the seed review.
+std::vector<std::string> one_byte_edits(const std::string& text);
+
 }  // namespace asmegress::policy::test
