@@ -37,6 +37,20 @@ TEST(JsonText, EveryByteIsEscapedAsBoostJsonEscapesIt) {
   EXPECT_EQ(escaped("\x01\"\\\n"), R"("\u0001\"\\\n")");
 }
 
+// Plain text is skipped eight bytes at a time: every byte, at every position
+// of strings around the word size, must still be found.
+TEST(JsonText, EveryByteIsFoundAtEveryPositionOfLongerText) {
+  for (std::size_t length = 1; length <= 26; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int c = 0; c < 256; ++c) {
+        std::string text(length, 'a');
+        text[at] = static_cast<char>(c);
+        ASSERT_EQ(escaped(text), boost_escaped(text)) << "byte " << c << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(JsonText, RandomStringsAreEscapedAsBoostJsonEscapesThem) {
   std::mt19937 rng(7);
   for (int round = 0; round < 2000; ++round) {
