@@ -1,6 +1,7 @@
 #include "policy/json_text.h"
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -71,29 +72,40 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 void append_base64(std::string& out, std::string_view data) {
-  static constexpr std::string_view alphabet =
+  static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const std::size_t start = out.size();
   out.resize(start + (data.size() + 2) / 3 * 4);
+  // Local pointers: a store through char* may alias anything, so reading
+  // through `data` would reload its pointer after every character.
+  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+  const unsigned char* const end = in + data.size();
   char* p = out.data() + start;
-  auto byte = [&data](std::size_t k) {
-    return static_cast<unsigned>(static_cast<unsigned char>(data[k]));
-  };
-  std::size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    const unsigned n = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
-    *p++ = alphabet[(n >> 18U) & 63U];
-    *p++ = alphabet[(n >> 12U) & 63U];
-    *p++ = alphabet[(n >> 6U) & 63U];
-    *p++ = alphabet[n & 63U];
+  // Six bytes make eight characters; one eight-byte load reads them while
+  // eight bytes remain.
+  while (end - in >= 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, in, 8);
+    if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+    char eight[8];
+    for (unsigned k = 0; k < 8; ++k) eight[k] = alphabet[(w >> (58U - 6U * k)) & 63U];
+    std::memcpy(p, eight, 8);
+    in += 6;
+    p += 8;
   }
-  if (const std::size_t rest = data.size() - i; rest > 0) {
-    unsigned n = byte(i) << 16U;
-    if (rest == 2) n |= byte(i + 1) << 8U;
-    *p++ = alphabet[(n >> 18U) & 63U];
-    *p++ = alphabet[(n >> 12U) & 63U];
-    *p++ = rest == 2 ? alphabet[(n >> 6U) & 63U] : '=';
-    *p++ = '=';
+  for (; end - in >= 3; in += 3, p += 4) {
+    const unsigned n = (unsigned{in[0]} << 16U) | (unsigned{in[1]} << 8U) | in[2];
+    const char four[4] = {alphabet[n >> 18U], alphabet[(n >> 12U) & 63U],
+                          alphabet[(n >> 6U) & 63U], alphabet[n & 63U]};
+    std::memcpy(p, four, 4);
+  }
+  if (const auto rest = end - in; rest > 0) {
+    unsigned n = unsigned{in[0]} << 16U;
+    if (rest == 2) n |= unsigned{in[1]} << 8U;
+    p[0] = alphabet[n >> 18U];
+    p[1] = alphabet[(n >> 12U) & 63U];
+    p[2] = rest == 2 ? alphabet[(n >> 6U) & 63U] : '=';
+    p[3] = '=';
   }
 }
 
