@@ -74,14 +74,14 @@ class Decoder {
   // request of empty entries ("{},{},...") would otherwise decode into more
   // than a gigabyte of model; etcd's object limit (1.5 MiB) allows no real
   // policy anywhere near it.
-  bool take_item(const FieldPath& list) {
+  bool take_item(const LazyPath& list) {
     if (items_ < kMaxDecodedItems) {
       ++items_;
       return true;
     }
     if (!budget_reported_) {
       budget_reported_ = true;
-      errors_.push_back({ErrorType::TooMany, list.str(), std::nullopt,
+      errors_.push_back({ErrorType::TooMany, list.get().str(), std::nullopt,
                          "the policy may hold at most " + std::to_string(kMaxDecodedItems) +
                              " rules, sources and destinations in all"});
     }
@@ -201,9 +201,8 @@ class Decoder {
     return g;
   }
 
-  Source source(const json::value* v, const FieldPath& path) {
+  Source source(const json::value* v, const LazyPath& path) {
     Source s;
-    s.path = path;
     const auto [namespace_name, selector] = members(object(v, path, &s.presence), kSourceKeys);
     s.namespace_name = string(namespace_name, LazyPath(path, "namespace"));
     const LazyPath selector_path(path, "workloadSelector");
@@ -217,9 +216,8 @@ class Decoder {
     return s;
   }
 
-  Destination destination(const json::value* v, const FieldPath& path) {
+  Destination destination(const json::value* v, const LazyPath& path) {
     Destination d;
-    d.path = path;
     unsigned there = 0;
     const auto [name, hosts, port, gateway_ref, upgrade] =
         members(object(v, path, &d.presence), kDestinationKeys, &there);
@@ -251,25 +249,28 @@ class Decoder {
     return d;
   }
 
-  EgressRule rule(const json::value* v, const FieldPath& path, std::size_t rule_index) {
+  EgressRule rule(const json::value* v, const LazyPath& path, std::size_t rule_index) {
     EgressRule r;
-    r.path = path;
+    r.index = rule_index;
     const auto [name, from, to] = members(object(v, path, &r.presence), kRuleKeys);
     r.name = string(name, LazyPath(path, "name"));
 
-    const FieldPath from_path = path.child("from");
+    const LazyPath from_path(path, "from");
     if (const json::array* a = array(from, from_path, r.from_presence)) {
       r.from.reserve(std::min(a->size(), kMaxDecodedItems));
       for (std::size_t k = 0; k < a->size() && take_item(from_path); ++k) {
-        r.from.push_back(source(&(*a)[k], from_path.index(k)));
+        Source s = source(&(*a)[k], LazyPath(from_path, k));
+        s.rule_index = rule_index;
+        s.from_index = k;
+        r.from.push_back(std::move(s));
       }
     }
 
-    const FieldPath to_path = path.child("to");
+    const LazyPath to_path(path, "to");
     if (const json::array* a = array(to, to_path, r.to_presence)) {
       r.to.reserve(std::min(a->size(), kMaxDecodedItems));
       for (std::size_t k = 0; k < a->size() && take_item(to_path); ++k) {
-        Destination d = destination(&(*a)[k], to_path.index(k));
+        Destination d = destination(&(*a)[k], LazyPath(to_path, k));
         d.rule_index = rule_index;
         d.to_index = k;
         r.to.push_back(std::move(d));
@@ -333,7 +334,7 @@ DecodedPolicy decode_policy(const json::value& object) {
   if (const json::array* a = d.array(rules, rules_path, p.rules_presence)) {
     p.rules.reserve(std::min(a->size(), kMaxDecodedItems));
     for (std::size_t i = 0; i < a->size() && d.take_item(rules_path); ++i) {
-      p.rules.push_back(d.rule(&(*a)[i], rules_path.index(i), i));
+      p.rules.push_back(d.rule(&(*a)[i], LazyPath(rules_path, i), i));
     }
   }
   return out;

@@ -67,9 +67,15 @@ enum class GatewayPort : unsigned char {
   Malformed,  // the entry or its byEgressGateway is not an object
 };
 
+// spec.egressRules[i]. Decoded entries keep only their indices, and their
+// paths are made when an error or warning needs them.
+inline FieldPath rule_path(std::size_t rule_index) {
+  static const FieldPath rules("spec.egressRules");
+  return rules.index(rule_index);
+}
+
 // One to[] entry: an external service reached through the gateway.
 struct Destination {
-  FieldPath path;  // spec.egressRules[i].to[j]
   Presence presence = Presence::Absent;
   std::size_t rule_index = 0;
   std::size_t to_index = 0;
@@ -94,23 +100,33 @@ struct Destination {
     return GatewayPort::Set;
   }
   [[nodiscard]] bool gateway_port_blank() const { return gateway_port() == GatewayPort::Blank; }
+  // spec.egressRules[i].to[j]
+  [[nodiscard]] FieldPath path() const { return rule_path(rule_index).child("to").index(to_index); }
 };
 
 struct Source {
-  FieldPath path;
   Presence presence = Presence::Absent;
+  std::size_t rule_index = 0;
+  std::size_t from_index = 0;
   Field<std::string_view> namespace_name;
   std::vector<std::pair<std::string_view, std::optional<std::string_view>>> selector;
+
+  // spec.egressRules[i].from[k]
+  [[nodiscard]] FieldPath path() const {
+    return rule_path(rule_index).child("from").index(from_index);
+  }
 };
 
 struct EgressRule {
-  FieldPath path;
   Presence presence = Presence::Absent;
+  std::size_t index = 0;
   Field<std::string_view> name;
   Presence from_presence = Presence::Absent;
   std::vector<Source> from;
   Presence to_presence = Presence::Absent;
   std::vector<Destination> to;
+
+  [[nodiscard]] FieldPath path() const { return rule_path(index); }
 };
 
 struct Policy {

@@ -177,21 +177,20 @@ void PolicyStream::entered(Node node) {
       break;
     case Node::Rule: {
       if (!take_item()) return;
-      static const FieldPath rules_path = FieldPath("spec").child("egressRules");
       EgressRule& r = policy_.rules.emplace_back();
-      r.path = rules_path.index(policy_.rules.size() - 1);
+      r.index = policy_.rules.size() - 1;
       r.presence = Presence::Present;
       break;
     }
     case Node::Sources:
       rule().from_presence = Presence::Present;
       rule().from.reserve(kListRoom);
-      list_path_ = rule().path.child("from");
       break;
     case Node::Source: {
       if (!take_item()) return;
       Source& s = rule().from.emplace_back();
-      s.path = list_path_.index(rule().from.size() - 1);
+      s.rule_index = policy_.rules.size() - 1;
+      s.from_index = rule().from.size() - 1;
       s.presence = Presence::Present;
       break;
     }
@@ -199,13 +198,11 @@ void PolicyStream::entered(Node node) {
     case Node::Destinations:
       rule().to_presence = Presence::Present;
       rule().to.reserve(kListRoom);
-      list_path_ = rule().path.child("to");
       break;
     case Node::Destination: {
       if (!take_item()) return;
       EgressRule& r = rule();
       Destination& d = r.to.emplace_back();
-      d.path = list_path_.index(r.to.size() - 1);
       d.presence = Presence::Present;
       d.rule_index = policy_.rules.size() - 1;
       d.to_index = r.to.size() - 1;

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <string_view>
 
-#include "policy/field_path.h"
 #include "policy/model.h"
 
 namespace asmegress::policy {
@@ -103,7 +102,6 @@ class PolicyStream {
   Field<std::int64_t>* int_ = nullptr;
   Field<bool>* bool_ = nullptr;
   std::size_t items_ = 0;
-  FieldPath list_path_;  // of the from or to list open, for its items' paths
   bool done_ = false;
   bool failed_ = false;
 };

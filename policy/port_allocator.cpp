@@ -130,7 +130,7 @@ PortAllocation allocate_ports(const Policy& policy, const Policy* old_policy,
       }
       if (next > kLastAllocatedPort) {
         out.errors.push_back(FieldError::forbidden(
-            d.path.child("byEgressGateway").child("port"),
+            d.path().child("byEgressGateway").child("port"),
             "no free gateway port left in " + std::to_string(kFirstAllocatedPort) + "-" +
                 std::to_string(kLastAllocatedPort) + " to assign"));
         continue;

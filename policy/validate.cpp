@@ -153,7 +153,7 @@ class PolicyValidator {
         for (const auto& d : r.to) {
           if (!d.gateway_port_blank()) continue;
           errors_.push_back(FieldError::required(
-              d.path.child("byEgressGateway").child("port"),
+              d.path().child("byEgressGateway").child("port"),
               "set a gateway port on every entry, or on none to have them assigned"));
         }
       }
@@ -163,13 +163,13 @@ class PolicyValidator {
 
   void rule(const EgressRule& r) {
     if (missing(r.from_presence, r.from.empty())) {
-      errors_.push_back(FieldError::required(r.path.child("from"), "at least one source"));
+      errors_.push_back(FieldError::required(r.path().child("from"), "at least one source"));
     }
     for (const auto& s : r.from) {
       if (s.presence == Presence::Present) source(s);
     }
     if (missing(r.to_presence, r.to.empty())) {
-      errors_.push_back(FieldError::required(r.path.child("to"), "at least one destination"));
+      errors_.push_back(FieldError::required(r.path().child("to"), "at least one destination"));
     }
     // An entry of the wrong type has its error; checking its absent fields
     // would only repeat it.
@@ -194,8 +194,9 @@ class PolicyValidator {
   }
 
   void source(const Source& s) {
-    required_label(s.namespace_name, s.path.child("namespace"));
-    const FieldPath selector_path = s.path.child("workloadSelector");
+    const FieldPath path = s.path();
+    required_label(s.namespace_name, path.child("namespace"));
+    const FieldPath selector_path = path.child("workloadSelector");
     for (const auto& [key, value] : s.selector) {
       if (auto e = label_key_error(key); !e.empty()) {
         errors_.push_back(FieldError::invalid(selector_path, key, std::string(e)));
@@ -208,20 +209,22 @@ class PolicyValidator {
   }
 
   void destination(const Destination& d) {
-    const FieldPath name_path = d.path.child("name");
+    const FieldPath entry = d.path();
+    const FieldPath name_path = entry.child("name");
     if (required_label(d.name, name_path) && !names_.insert(*d.name.value).second) {
       errors_.push_back(FieldError::duplicate(name_path, *d.name.value));
     }
     const bool http_like = d.port.protocol.has() && (*d.port.protocol.value == "HTTP" ||
                                                       *d.port.protocol.value == "HTTPS");
-    hosts(d, http_like);
-    service_port(d);
-    gateway_port(d);
-    https_upgrade(d);
+    hosts(d, entry, http_like);
+    service_port(d, entry);
+    gateway_port(d, entry);
+    https_upgrade(d, entry);
   }
 
-  void hosts(const Destination& d, bool wildcard_allowed) {
-    const FieldPath path = d.path.child("hosts");
+  // `entry` is d.path().
+  void hosts(const Destination& d, const FieldPath& entry, bool wildcard_allowed) {
+    const FieldPath path = entry.child("hosts");
     if (missing(d.hosts_presence, d.hosts.empty())) {
       errors_.push_back(FieldError::required(path, "at least one host"));
     }
@@ -258,7 +261,7 @@ class PolicyValidator {
       }
     }
     if (any_domain && d.port.protocol.has() && *d.port.protocol.value == "TCP") {
-      add_warning(warnings_, d.path.str() +
+      add_warning(warnings_, entry.str() +
                                  ": TCP to a domain name needs ASM's DNS proxy to be enabled");
     }
     if (d.hosts.size() > 1) {
@@ -272,8 +275,8 @@ class PolicyValidator {
     }
   }
 
-  void service_port(const Destination& d) {
-    const FieldPath path = d.path.child("port");
+  void service_port(const Destination& d, const FieldPath& entry) {
+    const FieldPath path = entry.child("port");
     if (d.port_presence != Presence::Present) {
       if (d.port_presence == Presence::Absent) errors_.push_back(FieldError::required(path));
       return;
@@ -292,8 +295,8 @@ class PolicyValidator {
     }
   }
 
-  void gateway_port(const Destination& d) {
-    const FieldPath path = d.path.child("byEgressGateway");
+  void gateway_port(const Destination& d, const FieldPath& entry) {
+    const FieldPath path = entry.child("byEgressGateway");
     if (d.gateway.name.present) {
       errors_.push_back(FieldError::forbidden(
           path.child("name"), "the gateway is named once, in spec.byEgressGateway.name"));
@@ -309,9 +312,9 @@ class PolicyValidator {
     }
   }
 
-  void https_upgrade(const Destination& d) {
+  void https_upgrade(const Destination& d, const FieldPath& entry) {
     if (d.https_upgrade.presence != Presence::Present) return;
-    const FieldPath path = d.path.child("httpsUpgrade");
+    const FieldPath path = entry.child("httpsUpgrade");
     if (d.port.protocol.has() && *d.port.protocol.value != "HTTP") {
       errors_.push_back(
           FieldError::forbidden(path, "only HTTP services can be upgraded to HTTPS"));
@@ -344,7 +347,7 @@ class PolicyValidator {
         }
         auto& earlier = by_port[*d.gateway.port.value];
         if (auto conflict = first_conflict(d, earlier); !conflict.empty()) {
-          errors_.push_back(FieldError::invalid(d.path.child("byEgressGateway").child("port"),
+          errors_.push_back(FieldError::invalid(d.path().child("byEgressGateway").child("port"),
                                                 *d.gateway.port.value, conflict));
         }
         earlier.push_back(&d);
@@ -364,17 +367,17 @@ class PolicyValidator {
       if (same_destination(d, *e)) continue;
       const std::string_view other = *e->port.protocol.value;
       if (protocol == "TCP" || other == "TCP") {
-        return "already used by " + e->path.str() +
+        return "already used by " + e->path().str() +
                "; a TCP service needs a gateway port of its own";
       }
       if (protocol != other) {
-        return "already used by " + e->path.str() + " (" + std::string(other) +
+        return "already used by " + e->path().str() + " (" + std::string(other) +
                "); entries sharing a gateway port must have the same protocol";
       }
       for (const auto& host : d.hosts) {
         if (!host) continue;
         if (std::find(e->hosts.begin(), e->hosts.end(), host) != e->hosts.end()) {
-          return "already used by " + e->path.str() + " for host " + quote(*host) +
+          return "already used by " + e->path().str() + " for host " + quote(*host) +
                  "; entries sharing a gateway port must not share a host";
         }
       }

@@ -63,14 +63,14 @@ inline std::string policy_text(const Policy& p) {
   put(out, "rules", p.rules_presence);
   out << "count=" << p.rules.size() << '\n';
   for (const EgressRule& r : p.rules) {
-    out << r.path.str() << ' ';
+    out << r.path().str() << ' ';
     put(out, "presence", r.presence);
     put(out, "name", r.name);
     put(out, "from", r.from_presence);
     put(out, "to", r.to_presence);
     out << '\n';
     for (const Source& s : r.from) {
-      out << "  " << s.path.str() << ' ';
+      out << "  " << s.path().str() << ' ';
       put(out, "presence", s.presence);
       put(out, "namespace", s.namespace_name);
       out << "selector=";
@@ -81,7 +81,7 @@ inline std::string policy_text(const Policy& p) {
       out << '\n';
     }
     for (const Destination& d : r.to) {
-      out << "  " << d.path.str() << ' ' << d.rule_index << '/' << d.to_index << ' ';
+      out << "  " << d.path().str() << ' ' << d.rule_index << '/' << d.to_index << ' ';
       put(out, "presence", d.presence);
       put(out, "name", d.name);
       put(out, "hosts", d.hosts_presence);
