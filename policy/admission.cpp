@@ -178,12 +178,21 @@ std::string_view display_name(const AdmissionRequest& request, const Policy* str
   return string_at(request.object, "generateName");
 }
 
+// An apiVersion of the group, any version, and the kind.
+bool names_egress_policy(std::string_view api_version, std::string_view kind) {
+  return kind == kKind && api_version.starts_with(kGroup) && api_version.size() > kGroup.size() &&
+         api_version[kGroup.size()] == '/';
+}
+
 // is_egress_policy, on a decoded object.
 bool is_egress_policy(const Policy& policy) {
-  if (!policy.api_version.value || !policy.kind.value || *policy.kind.value != kKind) return false;
-  const std::string_view version = *policy.api_version.value;
-  return version.starts_with(kGroup) && version.size() > kGroup.size() &&
-         version[kGroup.size()] == '/';
+  return policy.api_version.value && policy.kind.value &&
+         names_egress_policy(*policy.api_version.value, *policy.kind.value);
+}
+
+// An object of the review decoded: as it was streamed, or from its value.
+DecodedPolicy decoded(Policy* streamed, const json::value* value) {
+  return streamed != nullptr ? DecodedPolicy{std::move(*streamed), {}} : decode_policy(*value);
 }
 
 // A person reads these; past a hundred, more of them help no one, and a
@@ -245,13 +254,12 @@ bool is_egress_policy(const json::value& object) {
   const json::value* api_version = o->if_contains("apiVersion");
   const json::value* kind = o->if_contains("kind");
   if (api_version == nullptr || kind == nullptr || !api_version->is_string() ||
-      !kind->is_string() || kind->get_string() != kKind) {
+      !kind->is_string()) {
     return false;
   }
   const json::string& v = api_version->get_string();
-  const std::string_view version(v.data(), v.size());
-  return version.starts_with(kGroup) && version.size() > kGroup.size() &&
-         version[kGroup.size()] == '/';
+  const json::string& k = kind->get_string();
+  return names_egress_policy({v.data(), v.size()}, {k.data(), k.size()});
 }
 
 std::string invalid_message(std::string_view name, const FieldErrors& errors) {
@@ -356,28 +364,20 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   std::vector<std::string> warnings;
   std::string patch;
   if (webhook == WebhookKind::Mutating && mutable_object) {
-    std::optional<DecodedPolicy> object;
+    const DecodedPolicy object = decoded(streamed_object, request.object);
+    // Streamed, request.old_object is null; built, streamed_old is.
     std::optional<DecodedPolicy> old;
-    if (streamed_object == nullptr) {
-      object = decode_policy(*request.object);
-      if (update && request.old_object != nullptr) old = decode_policy(*request.old_object);
+    if (update && (streamed_old != nullptr || request.old_object != nullptr)) {
+      old = decoded(streamed_old, request.old_object);
     }
-    const Policy* old_policy = streamed_object != nullptr ? (update ? streamed_old : nullptr)
-                                                          : (old ? &old->policy : nullptr);
-    MutationResult m = mutate_decoded(streamed_object != nullptr ? *streamed_object
-                                                                 : object->policy,
-                                      old_policy, settings);
+    MutationResult m = mutate_decoded(object.policy, old ? &old->policy : nullptr, settings);
     errors = std::move(m.errors);
     patch = std::move(m.patch_json);
     s.ports_allocated = errors.empty() ? m.ports_allocated : 0;
     if (errors.empty()) s.reason = patch.empty() ? "" : "Patched";
     else s.reason = "PortsExhausted";
   } else if (webhook == WebhookKind::Validating) {
-    ValidationResult v =
-        validate_decoded(streamed_object != nullptr
-                             ? DecodedPolicy{std::move(*streamed_object), {}}
-                             : decode_policy(*request.object),
-                         settings);
+    ValidationResult v = validate_decoded(decoded(streamed_object, request.object), settings);
     errors = std::move(v.errors);
     warnings = std::move(v.warnings);
     if (!errors.empty()) s.reason = "Invalid";

@@ -19,9 +19,13 @@ constexpr std::size_t kMaxStreamedLabels = 64;
 
 }  // namespace
 
-bool PolicyStream::skipping_container(int step) {
+bool PolicyStream::skipping_container(bool opens) {
   if (skip_ == 0) return false;
-  skip_ = static_cast<std::size_t>(static_cast<long>(skip_) + step);
+  if (opens) {
+    ++skip_;
+  } else {
+    --skip_;
+  }
   return true;
 }
 
@@ -230,7 +234,7 @@ void PolicyStream::set_null(Node node) {
 }
 
 void PolicyStream::object_begin() {
-  if (failed_ || skipping_container(+1)) return;
+  if (failed_ || skipping_container(true)) return;
   if (depth_ == 0) {
     enter(Node::Root);
     return;
@@ -251,7 +255,7 @@ void PolicyStream::object_begin() {
 }
 
 void PolicyStream::array_begin() {
-  if (failed_ || skipping_container(+1)) return;
+  if (failed_ || skipping_container(true)) return;
   if (depth_ == 0) {
     failed_ = true;
     return;
@@ -269,7 +273,7 @@ void PolicyStream::array_begin() {
 }
 
 void PolicyStream::object_end() {
-  if (failed_ || skipping_container(-1)) return;
+  if (failed_ || skipping_container(false)) return;
   target_ = Target::Skip;
   if (--depth_ == 0) done_ = true;
 }

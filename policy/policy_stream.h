@@ -80,7 +80,7 @@ class PolicyStream {
     return n == Node::Rules || n == Node::Sources || n == Node::Destinations || n == Node::Hosts;
   }
   // Inside a value being skipped: containers are counted, the rest ignored.
-  bool skipping_container(int step);
+  bool skipping_container(bool opens);
   bool scalar(Target& target);
   void expect(unsigned slot, Target target);
   void enter(Node node);

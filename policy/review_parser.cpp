@@ -56,22 +56,14 @@ class ReviewHandler {
   bool on_document_end(error_code&) { return true; }
 
   bool on_object_begin(error_code&) {
-    if (PolicyStream* s = fed()) {
-      s->object_begin();
-      ++fed_depth_;
-      return true;
-    }
+    if (fed_begin(&PolicyStream::object_begin)) return true;
     if (enter_dropped()) return true;
     open(depth_ == 0 ? Level::Review : next_);
     return true;
   }
 
   bool on_object_end(std::size_t n, error_code&) {
-    if (feed_ != nullptr) {
-      feed_->object_end();
-      if (--fed_depth_ == 0) feed_ = nullptr;
-      return true;
-    }
+    if (fed_end(&PolicyStream::object_end)) return true;
     if (leave_dropped()) return true;
     if (level() != Level::Whole) n = kept_[depth_];
     close();
@@ -80,22 +72,14 @@ class ReviewHandler {
   }
 
   bool on_array_begin(error_code&) {
-    if (PolicyStream* s = fed()) {
-      s->array_begin();
-      ++fed_depth_;
-      return true;
-    }
+    if (fed_begin(&PolicyStream::array_begin)) return true;
     if (enter_dropped()) return true;
     open(Level::Whole);
     return true;
   }
 
   bool on_array_end(std::size_t n, error_code&) {
-    if (feed_ != nullptr) {
-      feed_->array_end();
-      if (--fed_depth_ == 0) feed_ = nullptr;
-      return true;
-    }
+    if (fed_end(&PolicyStream::array_end)) return true;
     if (leave_dropped()) return true;
     close();
     stack_.push_array(n);
@@ -183,59 +167,23 @@ class ReviewHandler {
     return true;
   }
   bool on_string(std::string_view s, std::size_t, error_code&) {
-    if (PolicyStream* f = fed()) {
-      f->string(s);
-      end_fed_scalar();
-      return true;
-    }
-    if (!drop_scalar()) stack_.push_string(s);
-    return true;
+    return scalar([&](PolicyStream& f) { f.string(s); }, [&] { stack_.push_string(s); });
   }
   bool on_number_part(std::string_view, error_code&) { return true; }
   bool on_int64(std::int64_t i, std::string_view, error_code&) {
-    if (PolicyStream* f = fed()) {
-      f->int64(i);
-      end_fed_scalar();
-      return true;
-    }
-    if (!drop_scalar()) stack_.push_int64(i);
-    return true;
+    return scalar([&](PolicyStream& f) { f.int64(i); }, [&] { stack_.push_int64(i); });
   }
   bool on_uint64(std::uint64_t u, std::string_view, error_code&) {
-    if (PolicyStream* f = fed()) {
-      f->uint64(u);
-      end_fed_scalar();
-      return true;
-    }
-    if (!drop_scalar()) stack_.push_uint64(u);
-    return true;
+    return scalar([&](PolicyStream& f) { f.uint64(u); }, [&] { stack_.push_uint64(u); });
   }
   bool on_double(double d, std::string_view, error_code&) {
-    if (PolicyStream* f = fed()) {
-      f->other_number();
-      end_fed_scalar();
-      return true;
-    }
-    if (!drop_scalar()) stack_.push_double(d);
-    return true;
+    return scalar([&](PolicyStream& f) { f.other_number(); }, [&] { stack_.push_double(d); });
   }
   bool on_bool(bool b, error_code&) {
-    if (PolicyStream* f = fed()) {
-      f->boolean(b);
-      end_fed_scalar();
-      return true;
-    }
-    if (!drop_scalar()) stack_.push_bool(b);
-    return true;
+    return scalar([&](PolicyStream& f) { f.boolean(b); }, [&] { stack_.push_bool(b); });
   }
   bool on_null(error_code&) {
-    if (PolicyStream* f = fed()) {
-      f->null();
-      end_fed_scalar();
-      return true;
-    }
-    if (!drop_scalar()) stack_.push_null();
-    return true;
+    return scalar([&](PolicyStream& f) { f.null(); }, [&] { stack_.push_null(); });
   }
   bool on_comment_part(std::string_view, error_code&) { return true; }
   bool on_comment(std::string_view, error_code&) { return true; }
@@ -261,9 +209,32 @@ class ReviewHandler {
     }
     return feed_;
   }
-  // A scalar fed outside any container is the whole streamed value.
-  void end_fed_scalar() {
-    if (fed_depth_ == 0) feed_ = nullptr;
+  // A scalar goes to the decoder of its streamed value (a scalar outside
+  // any container is that whole value), or onto the stack unless dropped.
+  template <typename Fed, typename Build>
+  bool scalar(Fed&& to_decoder, Build&& to_stack) {
+    if (PolicyStream* f = fed()) {
+      to_decoder(*f);
+      if (fed_depth_ == 0) feed_ = nullptr;
+    } else if (!drop_scalar()) {
+      to_stack();
+    }
+    return true;
+  }
+  // A container of a streamed value starts or ends; false when no streamed
+  // value is being read.
+  bool fed_begin(void (PolicyStream::*begin)()) {
+    PolicyStream* s = fed();
+    if (s == nullptr) return false;
+    (s->*begin)();
+    ++fed_depth_;
+    return true;
+  }
+  bool fed_end(void (PolicyStream::*end)()) {
+    if (feed_ == nullptr) return false;
+    (feed_->*end)();
+    if (--fed_depth_ == 0) feed_ = nullptr;
+    return true;
   }
 
   template <std::size_t N>
