@@ -13,6 +13,15 @@ namespace {
 
 constexpr unsigned char session_id_context[] = "asm-egress-webhook";
 
+// TLS 1.2: ECDHE key exchange with AEAD ciphers only, Mozilla's intermediate
+// profile without its DHE suites. Static RSA (no forward secrecy), CBC and
+// SHA-1 suites are never negotiated, whichever key the certificate has.
+// TLS 1.3 keeps OpenSSL's suites, which are all of that kind.
+constexpr const char* tls12_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 BioHandle memory_bio(const std::string& text) {
   return BioHandle(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
 }
@@ -81,6 +90,16 @@ std::optional<ServingContext> make_serving_context(const TlsMaterial& material,
   SSL_CTX_set_min_proto_version(context, version);
   SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                    SSL_OP_NO_COMPRESSION);
+  if (SSL_CTX_set_cipher_list(context, tls12_ciphers) != 1) {
+    error = "cannot set the TLS 1.2 cipher suites: " + openssl_error_text();
+    return std::nullopt;
+  }
+  // Record buffers only while a record is being read or written: an idle
+  // connection keeps none.
+  SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS);
+  // Resumption by session tickets, which the server does not store: a
+  // session cache would let every hostile handshake leave an entry behind.
+  SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_OFF);
   // Resumed sessions must be bound to this server, or OpenSSL refuses them
   // when client verification is on.
   SSL_CTX_set_session_id_context(context, session_id_context, sizeof session_id_context - 1);
