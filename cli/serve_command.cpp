@@ -4,12 +4,12 @@
 #include <map>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "cli/policy_flags.h"
+#include "server/cpu_quota.h"
 #include "server/duration.h"
 #include "server/logger.h"
 #include "server/metrics.h"
@@ -82,14 +82,21 @@ void add_serve_command(CLI::App& app, policy::Settings& settings, int& exit_code
                     "After SIGTERM, how long to keep serving (with Connection: close and "
                     "/readyz failing) before no longer accepting connections",
                     "3s");
-  serve->add_option("--threads", config.threads, "Worker threads (0: one per core)")
-      ->default_str(std::to_string(std::thread::hardware_concurrency()));
+  serve->add_option("--threads", config.threads,
+                    "Worker threads (0: the cgroup's CPU quota rounded up, else one per core)")
+      ->default_str(std::to_string(server::default_thread_count()));
   serve->add_option("--max-request-bytes", config.max_request_bytes,
                     "Largest request body accepted (413 beyond)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+  serve->add_option("--max-request-bytes-in-flight", config.max_request_bytes_in_flight,
+                    "Request bodies held at once; a body that does not fit waits unread (503 "
+                    "after its timeout). Bodies of up to 64 KiB have 4 MiB more of their own")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32));
   serve->add_option("--max-connections", config.max_connections,
-                    "Open connections beyond which new ones are closed at once")
+                    "Open connections; at the limit a new one takes the place of the oldest "
+                    "that has not sent a whole request")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   serve->add_option("-v,--v", flags->verbosity, "Log verbosity: 0 info, 1 or more adds debug")

@@ -81,10 +81,18 @@ void Listener::on_accept(const boost::system::error_code& ec, tcp::socket socket
 void Listener::serve(tcp::socket socket) {
   boost::system::error_code ignored;
   if (environment_.tracker.size() >= environment_.config.max_connections) {
-    environment_.logger.debug("connection limit reached; closing a new connection",
-                              {{"limit", environment_.config.max_connections}});
-    socket.close(ignored);
-    return;
+    std::shared_ptr<Session> evicted;
+    if (!environment_.tracker.evict(evicted)) {
+      // Every connection is answering a request: this one waits its turn in
+      // no queue of ours.
+      environment_.logger.debug("connection limit reached and every connection is busy; "
+                                "closing a new connection",
+                                {{"limit", environment_.config.max_connections}});
+      socket.close(ignored);
+      return;
+    }
+    environment_.metrics.connection_evicted();
+    if (evicted) evicted->evict();
   }
   socket.set_option(tcp::no_delay(true), ignored);
   auto session = std::make_shared<Session>(std::move(socket), certificates_.current(),

@@ -12,8 +12,10 @@
 namespace asmegress::server {
 
 // Accepts connections and gives each a Session with the serving context of the
-// moment. Over the connection limit a new connection is closed at once: a
-// flood of idle clients cannot grow memory or starve the ones being served.
+// moment. At the connection limit a new connection takes the place of one
+// that has not sent a whole request (ConnectionTracker::evict): a flood of
+// idle or half-sent clients can neither grow memory nor lock out the API
+// server.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Binds and listens; throws boost::system::system_error when it cannot.

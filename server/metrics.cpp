@@ -96,6 +96,11 @@ void Metrics::decision(WebhookPath path, bool allowed, std::string_view reason) 
 void Metrics::ports_allocated(std::uint64_t count) { ports_allocated_.fetch_add(count, relaxed); }
 void Metrics::tls_handshake_failed() { tls_handshake_failures_.fetch_add(1, relaxed); }
 void Metrics::certificate_reload_failed() { certificate_reload_failures_.fetch_add(1, relaxed); }
+void Metrics::connection_evicted() { connections_evicted_.fetch_add(1, relaxed); }
+void Metrics::body_waited(bool timed_out) {
+  (timed_out ? body_waits_timed_out_ : body_waits_granted_).fetch_add(1, relaxed);
+}
+void Metrics::handler_exception() { handler_exceptions_.fetch_add(1, relaxed); }
 void Metrics::set_certificate_expiry(std::int64_t unix_seconds) {
   certificate_expiry_.store(unix_seconds, relaxed);
 }
@@ -111,6 +116,7 @@ std::uint64_t Metrics::requests(WebhookPath path, unsigned status_code) const {
 std::uint64_t Metrics::tls_handshake_failures() const {
   return tls_handshake_failures_.load(relaxed);
 }
+std::uint64_t Metrics::connections_evicted() const { return connections_evicted_.load(relaxed); }
 std::uint64_t Metrics::certificate_reload_failures() const {
   return certificate_reload_failures_.load(relaxed);
 }
@@ -223,6 +229,28 @@ std::string Metrics::render() const {
          "counter");
   out.append("asm_egress_webhook_certificate_reload_failures_total ")
       .append(std::to_string(certificate_reload_failures_.load(relaxed)))
+      .append("\n");
+
+  header(out, "asm_egress_webhook_connections_evicted_total",
+         "Connections closed at the connection limit to make room for a new one.", "counter");
+  out.append("asm_egress_webhook_connections_evicted_total ")
+      .append(std::to_string(connections_evicted_.load(relaxed)))
+      .append("\n");
+
+  header(out, "asm_egress_webhook_request_body_waits_total",
+         "Request bodies that waited for room in the in-flight budget, by outcome.", "counter");
+  out.append("asm_egress_webhook_request_body_waits_total{outcome=\"granted\"} ")
+      .append(std::to_string(body_waits_granted_.load(relaxed)))
+      .append("\n");
+  out.append("asm_egress_webhook_request_body_waits_total{outcome=\"timed_out\"} ")
+      .append(std::to_string(body_waits_timed_out_.load(relaxed)))
+      .append("\n");
+
+  header(out, "asm_egress_webhook_handler_exceptions_total",
+         "Exceptions that escaped a connection's handler and were caught by its thread.",
+         "counter");
+  out.append("asm_egress_webhook_handler_exceptions_total ")
+      .append(std::to_string(handler_exceptions_.load(relaxed)))
       .append("\n");
   return out;
 }

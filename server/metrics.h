@@ -37,10 +37,17 @@ class Metrics {
   void ports_allocated(std::uint64_t count);
   void tls_handshake_failed();
   void certificate_reload_failed();
+  // A connection closed at the connection limit to make room for a new one.
+  void connection_evicted();
+  // A request body waited for the body budget; it then got it or timed out.
+  void body_waited(bool timed_out);
+  // An exception escaped a completion handler and was caught by the thread.
+  void handler_exception();
   void set_certificate_expiry(std::int64_t unix_seconds);
 
   std::uint64_t requests(WebhookPath path, unsigned status_code) const;
   std::uint64_t tls_handshake_failures() const;
+  std::uint64_t connections_evicted() const;
   std::uint64_t certificate_reload_failures() const;
 
   // Prometheus text exposition format 0.0.4.
@@ -69,6 +76,10 @@ class Metrics {
   std::atomic<std::uint64_t> ports_allocated_{0};
   std::atomic<std::uint64_t> tls_handshake_failures_{0};
   std::atomic<std::uint64_t> certificate_reload_failures_{0};
+  std::atomic<std::uint64_t> connections_evicted_{0};
+  std::atomic<std::uint64_t> body_waits_granted_{0};
+  std::atomic<std::uint64_t> body_waits_timed_out_{0};
+  std::atomic<std::uint64_t> handler_exceptions_{0};
   std::atomic<std::int64_t> certificate_expiry_{0};
 
   mutable std::mutex other_mutex_;

@@ -52,7 +52,52 @@ Router::Router(const policy::Settings& settings, bool client_certificate_require
       logger_(logger),
       draining_(draining) {}
 
+std::optional<Response> Router::refuse(const RequestHeader& header,
+                                      const ConnectionFacts& connection) {
+  const std::string_view path = request_path(header.target());
+  const unsigned version = header.version();
+  const auto webhook = webhook_of(path);
+  if (!webhook) {
+    if (!is_probe_or_metrics(path)) {
+      return text_response(http::status::not_found, version, "404 page not found\n");
+    }
+    if (header.method() != http::verb::get) {
+      Response response = text_response(http::status::method_not_allowed, version,
+                                        "only GET is allowed on " + std::string(path) + "\n");
+      response.set(http::field::allow, "GET");
+      return response;
+    }
+    const auto length = header[http::field::content_length];
+    if (!length.empty() && length != "0") {
+      return text_response(http::status::payload_too_large, version,
+                           "GET " + std::string(path) + " takes no request body\n");
+    }
+    return std::nullopt;
+  }
+  std::optional<Response> response;
+  if (header.method() != http::verb::post) {
+    response = text_response(http::status::method_not_allowed, version,
+                             "only POST is allowed on " + std::string(path) + "\n");
+    response->set(http::field::allow, "POST");
+  } else if (client_certificate_required_ && !connection.client_certificate_verified) {
+    // The handshake asked for a certificate but could not insist (the
+    // kubelet's probes share this port and have none); the webhooks insist
+    // here. A certificate from another CA never gets this far.
+    response = text_response(http::status::unauthorized, version,
+                             "a client certificate signed by the configured client CA is "
+                             "required\n");
+  } else if (!is_json_content_type(header[http::field::content_type])) {
+    response = text_response(
+        http::status::unsupported_media_type, version,
+        "contentType=" + std::string(header[http::field::content_type]) +
+            ", expected application/json\n");
+  }
+  if (response) metrics_.request_answered(*webhook, response->result_int(), std::chrono::nanoseconds{0});
+  return response;
+}
+
 Response Router::handle(const Request& request, const ConnectionFacts& connection) {
+  if (auto refused = refuse(request.base(), connection)) return std::move(*refused);
   const std::string_view path = request_path(request.target());
   const unsigned version = request.version();
 
@@ -67,40 +112,12 @@ Response Router::handle(const Request& request, const ConnectionFacts& connectio
     };
     metrics_.request_started(*webhook);
     const InFlight in_flight{metrics_, *webhook};
-    Response response;
-    if (request.method() != http::verb::post) {
-      response = text_response(http::status::method_not_allowed, version,
-                               "only POST is allowed on " + std::string(path) + "\n");
-      response.set(http::field::allow, "POST");
-    } else if (client_certificate_required_ && !connection.client_certificate_verified) {
-      // The handshake asked for a certificate but could not insist (the
-      // kubelet's probes share this port and have none); the webhooks insist
-      // here. A certificate from another CA never gets this far.
-      response = text_response(http::status::unauthorized, version,
-                               "a client certificate signed by the configured client CA is "
-                               "required\n");
-    } else if (!is_json_content_type(request[http::field::content_type])) {
-      response = text_response(
-          http::status::unsupported_media_type, version,
-          "contentType=" + std::string(request[http::field::content_type]) +
-              ", expected application/json\n");
-    } else {
-      response = review(request, *webhook == WebhookPath::Mutate);
-    }
+    Response response = review(request, *webhook == WebhookPath::Mutate);
     metrics_.request_answered(*webhook, response.result_int(),
                               std::chrono::steady_clock::now() - started);
     return response;
   }
 
-  if (!is_probe_or_metrics(path)) {
-    return text_response(http::status::not_found, version, "404 page not found\n");
-  }
-  if (request.method() != http::verb::get) {
-    Response response = text_response(http::status::method_not_allowed, version,
-                                      "only GET is allowed on " + std::string(path) + "\n");
-    response.set(http::field::allow, "GET");
-    return response;
-  }
   if (path == "/healthz") return text_response(http::status::ok, version, "ok\n");
   if (path == "/readyz") {
     if (draining_.load(std::memory_order_relaxed)) {
@@ -158,12 +175,9 @@ Response text_response(http::status status, unsigned version, std::string body,
   return response;
 }
 
-Response Router::payload_too_large(const RequestHeader& header, std::size_t limit) {
-  const std::string_view path = request_path(header.target());
-  Response response = text_response(
-      http::status::payload_too_large, header.version(),
-      "request body too large: the limit is " + std::to_string(limit) + " bytes\n");
-  if (const auto webhook = webhook_of(path)) {
+Response Router::refusal(const RequestHeader& header, http::status status, std::string message) {
+  Response response = text_response(status, header.version(), std::move(message));
+  if (const auto webhook = webhook_of(request_path(header.target()))) {
     metrics_.request_answered(*webhook, response.result_int(), std::chrono::nanoseconds{0});
   }
   return response;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,17 +30,26 @@ struct ConnectionFacts {
 
 // The HTTP surface, free of sockets and TLS: a request in, a response out (the
 // shape of Beast's handle_request). Method, path, client certificate and
-// Content-Type are checked before the engine sees the body, the order
-// controller-runtime's admission handler uses.
+// Content-Type are checked from the header, before the body is even read,
+// in the order controller-runtime's admission handler uses.
 class Router {
  public:
   Router(const policy::Settings& settings, bool client_certificate_required, Metrics& metrics,
          Logger& logger, const std::atomic<bool>& draining);
 
+  // What the header alone decides: the refusal (a wrong route, method,
+  // Content-Type or missing client certificate, or a body where none is
+  // taken), or nullopt when the body is to be read. The session asks before
+  // reading a byte of the body.
+  std::optional<Response> refuse(const RequestHeader& header, const ConnectionFacts& connection);
+
+  // The whole request; refuse() is asked first here too.
   Response handle(const Request& request, const ConnectionFacts& connection);
 
-  // The body is larger than `limit`: answered from the header alone.
-  Response payload_too_large(const RequestHeader& header, std::size_t limit);
+  // A refusal for a reason of the connection's (a body too large, a
+  // Transfer-Encoding, no room in the body budget), counted like the others.
+  Response refusal(const RequestHeader& header, boost::beast::http::status status,
+                   std::string message);
 
   // An exception escaped while answering: the one place it becomes a 500.
   Response internal_error(const RequestHeader& header, std::string_view what);

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 
 #include "server/certificate_generator.h"
+#include "server/cpu_quota.h"
 
 namespace asmegress::server {
 
@@ -18,6 +19,11 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::chrono::milliseconds connection_poll_interval{10};
+// How often the server looks whether a burst of connections has gone, to
+// give their memory back to the system.
+constexpr std::chrono::seconds memory_trim_interval{1};
+// Connections that must have gone since the last look for it to trim.
+constexpr std::size_t trim_after_connections = 64;
 
 double seconds(std::chrono::milliseconds duration) {
   return std::chrono::duration<double>(duration).count();
@@ -33,7 +39,8 @@ Server::Server(ServerConfig config, const policy::Settings& settings, Metrics& m
       logger_(logger),
       work_(std::in_place, io_context_.get_executor()),
       control_(io_context_.get_executor()),
-      shutdown_timer_(control_) {}
+      shutdown_timer_(control_),
+      trim_timer_(control_) {}
 
 Server::~Server() {
   if (!threads_.empty()) {
@@ -70,6 +77,9 @@ void Server::start() {
   // in their own mappings, returned on free. Process-wide, which suits the
   // process whose job this server is.
   ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  // OpenSSL writes to the sockets with write(2), which raises SIGPIPE on a
+  // connection the client has reset; the error it returns is enough.
+  ::signal(SIGPIPE, SIG_IGN);
   resolve_certificate_files();
   certificates_ = std::make_unique<CertificateReloader>(
       TlsFiles{config_.tls_cert_file, config_.tls_private_key_file, config_.client_ca_file},
@@ -78,10 +88,20 @@ void Server::start() {
   if (!certificates_->load(error)) {
     throw std::runtime_error("cannot load the serving certificate: " + error);
   }
+  if (config_.max_request_bytes_in_flight < config_.max_request_bytes) {
+    throw std::runtime_error("--max-request-bytes-in-flight (" +
+                             std::to_string(config_.max_request_bytes_in_flight) +
+                             ") must be at least --max-request-bytes (" +
+                             std::to_string(config_.max_request_bytes) +
+                             "), or the largest request could never be read");
+  }
+  budget_ = std::make_unique<BodyBudget>(BodyBudget::Limits{
+      .bytes = config_.max_request_bytes_in_flight, .small_body = 64 * 1024,
+      .small_reserve = 4 * 1024 * 1024});
   router_ = std::make_unique<Router>(settings_, !config_.client_ca_file.empty(), metrics_,
                                      logger_, draining_);
   environment_ = std::make_unique<SessionEnvironment>(
-      SessionEnvironment{config_, *router_, metrics_, logger_, draining_, tracker_});
+      SessionEnvironment{config_, *router_, metrics_, logger_, draining_, tracker_, *budget_});
 
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(config_.bind_address, ec);
@@ -107,10 +127,10 @@ void Server::start() {
     });
   }
 
-  unsigned threads = config_.threads != 0 ? config_.threads : std::thread::hardware_concurrency();
-  if (threads == 0) threads = 1;
+  const unsigned threads = config_.threads != 0 ? config_.threads : default_thread_count();
   threads_.reserve(threads);
-  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { io_context_.run(); });
+  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { serve_on_this_thread(); });
+  schedule_memory_trim();
 
   logger_.info("serving admission webhooks",
                {{"address", config_.bind_address},
@@ -119,7 +139,44 @@ void Server::start() {
                 {"clientCertificates", config_.client_ca_file.empty() ? "not requested"
                                                                        : "required on webhooks"},
                 {"maxRequestBytes", config_.max_request_bytes},
+                {"maxRequestBytesInFlight", config_.max_request_bytes_in_flight},
                 {"maxConnections", config_.max_connections}});
+}
+
+// Every handler catches what it can throw; should one still escape, the
+// thread logs it and goes on serving rather than end and take a share of
+// the server's capacity with it.
+void Server::serve_on_this_thread() {
+  for (;;) {
+    try {
+      io_context_.run();
+      return;
+    } catch (const std::exception& e) {
+      metrics_.handler_exception();
+      logger_.error("an exception escaped a handler; the thread goes on serving",
+                    {{"error", e.what()}});
+    } catch (...) {
+      metrics_.handler_exception();
+      logger_.error("an exception escaped a handler; the thread goes on serving",
+                    {{"error", "unknown exception"}});
+    }
+  }
+}
+
+// After a burst of connections (a flood of idle clients, thousands of
+// handshakes) their small allocations are freed but glibc keeps the pages:
+// give them back once the burst is over.
+void Server::schedule_memory_trim() {
+  trim_timer_.expires_after(memory_trim_interval);
+  trim_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    const std::size_t now = tracker_.size();
+    if (now + trim_after_connections <= connections_at_last_trim_) ::malloc_trim(0);
+    if (now + trim_after_connections <= connections_at_last_trim_ || now > connections_at_last_trim_) {
+      connections_at_last_trim_ = now;
+    }
+    schedule_memory_trim();
+  });
 }
 
 void Server::shutdown() {
@@ -164,6 +221,7 @@ void Server::wait_for_connections() {
 
 void Server::finish() {
   if (certificates_) certificates_->stop();
+  trim_timer_.cancel();
   if (signals_) signals_->cancel();
   work_.reset();
   logger_.info("shut down");

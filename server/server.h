@@ -15,6 +15,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "policy/settings.h"
+#include "server/body_budget.h"
 #include "server/certificate_reloader.h"
 #include "server/connection_tracker.h"
 #include "server/listener.h"
@@ -58,6 +59,8 @@ class Server {
 
  private:
   void resolve_certificate_files();
+  void serve_on_this_thread();
+  void schedule_memory_trim();
   void after_drain_period();
   void wait_for_connections();
   void finish();
@@ -70,6 +73,7 @@ class Server {
   // What sessions refer to outlives the io_context: sessions still queued when
   // it is destroyed (grace period over) unregister themselves from tracker_.
   ConnectionTracker tracker_;
+  std::unique_ptr<BodyBudget> budget_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<SessionEnvironment> environment_;
   std::unique_ptr<CertificateReloader> certificates_;  // reset in ~Server, before io_context_
@@ -78,6 +82,8 @@ class Server {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   boost::asio::strand<boost::asio::io_context::executor_type> control_;
   boost::asio::steady_timer shutdown_timer_;
+  boost::asio::steady_timer trim_timer_;
+  std::size_t connections_at_last_trim_ = 0;
   std::optional<boost::asio::signal_set> signals_;
 
   std::atomic<bool> draining_{false};

@@ -27,12 +27,18 @@ struct ServerConfig {
   std::chrono::milliseconds shutdown_grace_period{std::chrono::seconds(25)};
   std::chrono::milliseconds shutdown_drain_period{std::chrono::seconds(3)};
 
-  unsigned threads = 0;  // 0: the hardware's cores
+  unsigned threads = 0;  // 0: the cgroup's CPU quota, else the cores
   std::size_t max_request_bytes = 7 * 1024 * 1024;
+  // Request bodies held at once, in bytes (see BodyBudget): at least
+  // max_request_bytes. Bodies of up to 64 KiB have 4 MiB more of their own.
+  std::size_t max_request_bytes_in_flight = 24 * 1024 * 1024;
+  // At the limit a new connection evicts one that has not sent a whole
+  // request (see ConnectionTracker).
   std::size_t max_connections = 1024;
 
   // Timeouts on each step of a connection, so a slow or silent client holds a
-  // slot only for a bounded time.
+  // slot only for a bounded time. Before its first request a connection has
+  // the header timeout; only one that has sent a request gets the idle one.
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};

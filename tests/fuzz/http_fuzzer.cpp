@@ -1,11 +1,15 @@
 // The HTTP path in front of the engine, without sockets: the bytes of one
-// connection go through Beast's request parser with the server's limits
-// (16 KiB of header, --max-request-bytes of body), fed in pieces as TCP
-// delivers them, and every complete request (pipelined ones included) goes
-// to the server's Router, as Session does. Properties:
-//   - no input crashes the parser or the router, and nothing throws;
+// connection go through the session's own RequestReader (the header and body
+// limits, the refusal of Transfer-Encoding), fed in pieces as TCP delivers
+// them, each header is judged by Router::refuse before its body is allowed,
+// and every complete request (pipelined ones included) goes to the Router,
+// as Session does. The limits are the server's, except the body limit, which
+// is small here so that inputs of fuzzing size reach past it too. Properties:
+//   - no input crashes the reader or the router, and nothing throws;
 //   - no answer is a 500 (bad input is never the server's fault);
 //   - every answer has a Content-Length equal to its body;
+//   - a refusal of the reader is a 4xx, and ends the connection;
+//   - a body is never read past the limit, and never for a refused header;
 //   - a 200 from /mutate or /validate is an AdmissionReview.
 //
 // Input layout: byte 0 chooses the piece size and the connection's facts
@@ -14,30 +18,32 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
 
 #include "policy/settings.h"
 #include "server/logger.h"
 #include "server/metrics.h"
+#include "server/request_reader.h"
 #include "server/router.h"
-#include "server/server_config.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
 namespace http = boost::beast::http;
+using asmegress::server::RequestReader;
 using asmegress::server::Response;
 
-// server/session.cpp's header limit.
+// server/session.cpp's limits; the body's is small (see above).
 constexpr std::size_t header_limit = 16 * 1024;
+constexpr std::size_t header_field_limit = 100;
+constexpr std::size_t body_limit = 4096;
+constexpr std::size_t buffer_limit = header_limit + 16 * 1024;
 // Beyond this many requests one input stops being interesting.
 constexpr int max_requests = 64;
 
@@ -77,60 +83,73 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::uint8_t control = data[0];
   const std::string_view stream(reinterpret_cast<const char*>(data + 1), size - 1);
-  // 1..32 bytes at a time, or everything at once.
-  const std::size_t piece = (control & 0x1FU) == 0 ? stream.size() + 1 : (control & 0x1FU);
+  // 1..32 bytes at a time, or up to 16 KiB (a TLS record) at a time.
+  const std::size_t piece = (control & 0x1FU) == 0 ? 16 * 1024 : (control & 0x1FU);
   const bool mutual_tls = (control & 0x20U) != 0;
   const bool certificate_presented = (control & 0x40U) != 0;
   Environment& env = environment();
   env.draining.store((control & 0x80U) != 0);
   asmegress::server::Router& router = mutual_tls ? env.mutual : env.plain;
-  const asmegress::server::ServerConfig config;
 
+  RequestReader reader({header_limit, header_field_limit, body_limit});
+  boost::beast::flat_buffer buffer(buffer_limit);
   std::size_t offset = 0;
-  for (int requests = 0; requests < max_requests && offset < stream.size(); ++requests) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(header_limit);
-    parser.body_limit(config.max_request_bytes);
-    parser.eager(true);
-    boost::beast::error_code ec;
-    // Bytes received but not yet consumed, starting at `offset`: Beast needs a
-    // whole header in one buffer, so unconsumed bytes stay and more are
-    // appended, as the session's flat_buffer does.
-    std::size_t available = std::min(piece, stream.size() - offset);
-    bool incomplete = false;
-    while (!parser.is_done()) {
-      const std::size_t used =
-          parser.put(boost::asio::buffer(stream.data() + offset, available), ec);
-      offset += used;
-      available -= used;
-      if (ec == http::error::need_more || (!ec && available == 0)) {
-        ec = {};
-        if (offset + available >= stream.size()) {
-          incomplete = true;  // the client stopped sending: the session times out
-          break;
+  // Moves the next piece of the stream into the buffer, as a read would;
+  // false when the client has nothing more to send.
+  auto receive = [&] {
+    if (offset >= stream.size()) return false;
+    const std::size_t room = std::min(piece, buffer.max_size() - buffer.size());
+    ASM_FUZZ_CHECK(room > 0, "the reader let the buffer fill up");
+    const std::size_t n = std::min(room, stream.size() - offset);
+    const auto target = buffer.prepare(n);
+    std::memcpy(target.data(), stream.data() + offset, n);
+    buffer.commit(n);
+    offset += n;
+    return true;
+  };
+
+  for (int requests = 0; requests < max_requests; ++requests) {
+    reader.reset();
+    bool judged = false;
+    for (;;) {
+      const RequestReader::Progress progress = reader.parse(buffer);
+      if (progress == RequestReader::Progress::Failed) {
+        const auto status = static_cast<unsigned>(reader.failure().status);
+        ASM_FUZZ_CHECK(status >= 400 && status < 500 && status != 404,
+                       "the reader refused with " + std::to_string(status));
+        return 0;  // the session answers and closes
+      }
+      if (progress == RequestReader::Progress::Header) {
+        ASM_FUZZ_CHECK(!judged, "a header judged twice");
+        judged = true;
+        ASM_FUZZ_CHECK(reader.body_length() <= body_limit, "a body over the limit was allowed");
+        if (auto refusal = router.refuse(reader.header(), {certificate_presented})) {
+          const std::string path(asmegress::server::request_path(reader.header().target()));
+          check_response(*refusal, path);
+          ASM_FUZZ_CHECK(refusal->result_int() >= 400, refusal->body());
+          if (reader.body_length() > 0 || !reader.keep_alive()) return 0;  // closed, body unread
+          break;  // answered; the next request follows
         }
-        available = std::min(available + piece, stream.size() - offset);
+        reader.allow_body();
         continue;
       }
-      if (ec) break;
+      if (progress == RequestReader::Progress::Complete) {
+        ASM_FUZZ_CHECK(judged, "a request completed without its header being judged");
+        const auto request = reader.release();
+        ASM_FUZZ_CHECK(request.body().size() <= body_limit, "a body read past the limit");
+        const std::string path(asmegress::server::request_path(request.target()));
+        Response response;
+        try {
+          response = router.handle(request, {certificate_presented});
+        } catch (const std::exception& e) {
+          asmegress::fuzz::property_failed("the router threw", e.what());
+        }
+        check_response(response, path);
+        if (!request.keep_alive()) return 0;
+        break;
+      }
+      if (!receive()) return 0;  // the client stopped sending: the session times out
     }
-    if (ec == http::error::body_limit) {
-      const Response response = router.payload_too_large(parser.get().base(), config.max_request_bytes);
-      ASM_FUZZ_CHECK(response.result_int() == 413, response.body());
-      return 0;
-    }
-    if (ec || incomplete || !parser.is_done()) return 0;  // a 400, or a wait: no router call
-
-    const auto request = parser.release();
-    const std::string path(asmegress::server::request_path(request.target()));
-    Response response;
-    try {
-      response = router.handle(request, {certificate_presented});
-    } catch (const std::exception& e) {
-      asmegress::fuzz::property_failed("the router threw", e.what());
-    }
-    check_response(response, path);
-    if (!request.keep_alive()) return 0;
   }
   return 0;
 }

@@ -30,6 +30,12 @@ class ServerProcess {
 
   // VmRSS in KiB, 0 when unknown.
   long rss_kib() const;
+  // VmHWM in KiB: the peak resident size since start or since reset_peak().
+  long peak_kib() const;
+  // Starts a new peak from the current resident size (/proc/PID/clear_refs).
+  bool reset_peak() const;
+  // User plus system CPU time the process has used so far.
+  std::chrono::milliseconds cpu_time() const;
 
   // SIGTERM, then the exit status once it ends (nullopt if it did not end
   // within `timeout`, after which it is killed).

@@ -94,34 +94,21 @@ TEST_F(HttpErrorsTest, OversizedDeclaredLengthIsRefusedBeforeTheBodyIsSent) {
   EXPECT_EQ(client->read_response().result_int(), 413u);
 }
 
-TEST_F(HttpErrorsTest, ChunkedBodyOverTheLimitIs413) {
-  auto client = server_.client();
-  std::string request =
-      "POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-      "Transfer-Encoding: chunked\r\n\r\n";
-  const std::string chunk(16 * 1024, ' ');
-  for (int i = 0; i < 5; ++i) {  // 80 KiB > 64 KiB
-    request += "4000\r\n" + chunk + "\r\n";
+// The API server always sends Content-Length. A chunked body is refused from
+// the header (Beast 1.81 would let its chunk extensions and trailers grow past
+// every limit, and throws on a 64 KiB trailer field), on every path.
+TEST_F(HttpErrorsTest, ChunkedBodiesAreRefusedBeforeTheirFirstChunk) {
+  for (const char* head : {"POST /validate?timeout=10s HTTP/1.1\r\nHost: localhost\r\n"
+                           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                           "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n"}) {
+    auto client = server_.client();
+    client->write_raw(head);  // no chunk follows: the answer cannot wait for one
+    const auto response = client->read_response();
+    EXPECT_EQ(response.result_int(), 411u) << head;
+    EXPECT_FALSE(response.keep_alive()) << head;
   }
-  request += "0\r\n\r\n";
-  client->write_raw(request);
-  EXPECT_EQ(client->read_response().result_int(), 413u);
-}
-
-TEST_F(HttpErrorsTest, ChunkedBodyWithinTheLimitIsServed) {
-  auto client = server_.client();
-  std::string request =
-      "POST /validate?timeout=10s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-      "Transfer-Encoding: chunked\r\n\r\n";
-  for (std::size_t offset = 0; offset < review_.size(); offset += 1000) {
-    const std::string part = review_.substr(offset, 1000);
-    char size[16];
-    std::snprintf(size, sizeof size, "%zx", part.size());
-    request += std::string(size) + "\r\n" + part + "\r\n";
-  }
-  request += "0\r\n\r\n";
-  client->write_raw(request);
-  EXPECT_EQ(client->read_response().result_int(), 200u);
+  EXPECT_EQ(server_.metrics().requests(WebhookPath::Validate, 411), 1u);
 }
 
 TEST_F(HttpErrorsTest, RequestSplitAcrossManySmallWritesIsServed) {
