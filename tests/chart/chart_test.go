@@ -278,15 +278,18 @@ func TestDefaultPolicyFlags(t *testing.T) {
 
 func TestServerTuningFlags(t *testing.T) {
 	m, _ := render(t, RenderOptions{Values: map[string]interface{}{"server": map[string]interface{}{
-		"verbosity": 2, "threads": 4, "maxRequestBytes": 7340032, "extraArgs": []string{"--max-connections=64"},
+		"verbosity": 2, "threads": 4, "maxRequestBytes": 7340032, "maxRequestBytesInFlight": 33554432,
+		"maxConnections": 2048, "extraArgs": []string{"--cert-dir=/var/run/webhook-certs"},
 	}}})
 	args := containerArgs(t, m)
-	for _, want := range []string{"--v=2", "--threads=4", "--max-request-bytes=7340032", "--max-connections=64"} {
+	for _, want := range []string{"--v=2", "--threads=4", "--max-request-bytes=7340032",
+		"--max-request-bytes-in-flight=33554432", "--max-connections=2048", "--cert-dir=/var/run/webhook-certs"} {
 		if !contains(args, want) {
 			t.Errorf("args %v lack %s", args, want)
 		}
 	}
-	for _, flag := range []string{"--v", "--threads", "--max-request-bytes", "--client-ca-file"} {
+	for _, flag := range []string{"--v", "--threads", "--max-request-bytes", "--max-request-bytes-in-flight",
+		"--max-connections", "--client-ca-file"} {
 		if _, ok := flagValue(containerArgs(t, mustRender(t)), flag); ok {
 			t.Errorf("%s set by default; the server's own default should apply", flag)
 		}

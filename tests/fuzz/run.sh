@@ -45,6 +45,11 @@ python3 "$here/make_corpus.py" "$root/tests/testdata" "$build/seeds"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
+# The same limits as tests/fuzz/CMakeLists.txt: inputs reach past every limit
+# the targets enforce; the RSS limit is the server's memory budget.
+declare -A max_len=([review]=65536 [http]=81920 [yaml]=16384)
+rss_limit_mb=96
+
 failed=0
 printf '%-8s %10s %8s %8s %8s %8s %s\n' target execs exec/s cov ft corpus result
 for target in "${targets[@]}"; do
@@ -53,8 +58,8 @@ for target in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   log="$build/$target.log"
   status=0
-  "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 \
-    -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts" \
+  "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb="$rss_limit_mb" \
+    -max_len="${max_len[$target]}" -print_final_stats=1 -artifact_prefix="$artifacts" \
     -dict="$here/dict/$target.dict" "$corpus" "$build/seeds/$target" "$here/regressions/$target" \
     >"$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
