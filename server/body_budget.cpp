@@ -20,6 +20,11 @@ bool BodyBudget::take(std::size_t bytes, Share& share) {
   return false;
 }
 
+bool BodyBudget::try_acquire(std::size_t bytes, Share& share) {
+  const std::lock_guard lock(mutex_);
+  return (is_small(bytes) || waiters_.empty()) && take(bytes, share);
+}
+
 bool BodyBudget::acquire(std::size_t bytes, Share& share, std::uint64_t& ticket,
                          std::function<void(Share)> on_grant) {
   const std::lock_guard lock(mutex_);

@@ -39,6 +39,9 @@ class BodyBudget {
   // Whether a body of `bytes` can ever be granted.
   [[nodiscard]] bool can_hold(std::size_t bytes) const { return bytes <= limits_.bytes || is_small(bytes); }
 
+  // Takes `bytes` now if they fit and nobody waits ahead (as acquire would),
+  // without queueing: the common case, with nothing to allocate.
+  bool try_acquire(std::size_t bytes, Share& share);
   // Takes `bytes` now and returns true, or queues the request and returns
   // false: `on_grant` is then called with the share (from whichever thread
   // releases enough), unless withdraw(ticket) comes first. Requests that can

@@ -335,7 +335,7 @@ void Session::judge_header() {
   BodyBudget& budget = environment_.budget;
   const auto bytes = static_cast<std::size_t>(length);
   BodyBudget::Share share;
-  const bool now = budget.acquire(
+  const bool now = budget.try_acquire(bytes, share) || budget.acquire(
       bytes, share, budget_ticket_,
       [weak = weak_from_this(), executor = stream_.socket().get_executor(),
        budget = &budget](BodyBudget::Share granted) {

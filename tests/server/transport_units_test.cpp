@@ -222,10 +222,13 @@ TEST(Budget, ALargeWaiterIsNotOvertakenByALaterLargeOne) {
   Grants grants;
   Share held, big, later;
   std::uint64_t t1 = 0, t2 = 0, t3 = 0;
-  ASSERT_TRUE(budget.acquire(50, held, t1, grants.to(1)));
+  ASSERT_TRUE(budget.try_acquire(50, held));
+  EXPECT_FALSE(budget.try_acquire(80, big));
   EXPECT_FALSE(budget.acquire(80, big, t2, grants.to(2)));
   // 50 are free, but the 80 asked first.
+  EXPECT_FALSE(budget.try_acquire(40, later));
   EXPECT_FALSE(budget.acquire(40, later, t3, grants.to(3)));
+  (void)t1;
   budget.release(held);
   ASSERT_EQ(grants.granted.size(), 1U);
   EXPECT_EQ(grants.granted[0].first, 2);
