@@ -14,6 +14,7 @@
 #include "policy/port_allocator.h"
 #include "policy/ratchet.h"
 #include "policy/review_parser.h"
+#include "policy/spec_change.h"
 #include "policy/validate.h"
 #include "policy/validation_actions.h"
 
@@ -302,10 +303,27 @@ MutationResult mutate_policy(const json::value& object, const json::value* old_o
   std::optional<DecodedPolicy> old_decoded;
   if (old_object != nullptr) old_decoded = decode_policy(*old_object);
   std::vector<PortAssignment> assignments;
-  MutationResult result = mutate_decoded(
-      decoded.policy, old_decoded ? &old_decoded->policy : nullptr, settings, &assignments);
+  MutationResult result;
+  if (!decoded.policy.deleting) {
+    result = mutate_decoded(decoded.policy, old_decoded ? &old_decoded->policy : nullptr,
+                            settings, &assignments);
+    if (old_object != nullptr && (!result.patch_json.empty() || !result.errors.empty()) &&
+        same_spec(object, *old_object)) {
+      result = {};
+      assignments.clear();
+    }
+  }
   result.object = object;
-  for (const auto& a : assignments) set_gateway_port(result.object, a);
+  for (const auto& a : assignments) {
+    set_gateway_port(result.object, a);
+    result.allocated.emplace_back(decoded.policy.rules[a.rule_index]
+                                      .to[a.to_index]
+                                      .path()
+                                      .child("byEgressGateway")
+                                      .child("port")
+                                      .str(),
+                                  a.port);
+  }
   if (!assignments.empty() && !decoded.policy.ports_auto_allocated) {
     mark_auto_allocated(result.object);
   }
@@ -397,7 +415,17 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
     if (update && (streamed_old != nullptr || request.old_object != nullptr)) {
       old = decoded(streamed_old, request.old_object);
     }
-    MutationResult m = mutate_decoded(object.policy, old ? &old->policy : nullptr, settings);
+    MutationResult m;
+    if (!object.policy.deleting) {
+      m = mutate_decoded(object.policy, old ? &old->policy : nullptr, settings);
+      // Both objects were streamed, or both built.
+      const auto spec_unchanged = [&] {
+        return streamed_old != nullptr
+                   ? same_spec(*parsed.object, *parsed.old_object, storage, kMaxJsonDepth)
+                   : same_spec(*request.object, *request.old_object);
+      };
+      if (old && (!m.patch_json.empty() || !m.errors.empty()) && spec_unchanged()) m = {};
+    }
     errors = std::move(m.errors);
     patch = std::move(m.patch_json);
     s.ports_allocated = errors.empty() ? m.ports_allocated : 0;

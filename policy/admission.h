@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -70,7 +71,12 @@ struct MutationResult {
   FieldErrors errors;         // why mutation could not be done (e.g. range exhausted)
   std::vector<std::string> warnings;
   std::size_t ports_allocated = 0;
+  // The ports assigned, by field path (mutate_policy only).
+  std::vector<std::pair<std::string, std::uint32_t>> allocated;
 };
+// An UPDATE (old_object set) that leaves spec as it was, and an object being
+// deleted (metadata.deletionTimestamp), get no patch: only what changed is
+// judged.
 MutationResult mutate_policy(const boost::json::value& object,
                              const boost::json::value* old_object, const Settings& settings);
 

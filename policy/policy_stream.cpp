@@ -63,13 +63,19 @@ void PolicyStream::key(std::string_view key) {
       else if (key == "metadata") {
         child(2, Target::Object, Node::Metadata);
         if ((frames_[depth_ - 1].seen & 8U) == 0) policy_.metadata_before_spec = true;
-      } else if (key == "spec") child(3, Target::Object, Node::Spec);
+      } else if (key == "spec") {
+        child(3, Target::Object, Node::Spec);
+        // An escaped key is not in the text, and neither is where it ends.
+        if (kept(key)) spec_key_end_ = key.data() + key.size();
+        else failed_ = true;
+      }
       break;
     case Node::Metadata:
       if (key == "name") str(0, policy_.name);
       else if (key == "generateName") str(1, policy_.generate_name);
       else if (key == "namespace") str(2, policy_.namespace_name);
       else if (key == "annotations") child(3, Target::Object, Node::Annotations);
+      else if (key == "deletionTimestamp") expect(4, Target::Deletion);
       break;
     case Node::Annotations:
       if (key == kAllocationAnnotation) {
@@ -148,7 +154,8 @@ void PolicyStream::key_part() {
 }
 
 void PolicyStream::string_part() {
-  if (skip_ == 0 && target_ != Target::Skip) failed_ = true;
+  // A deletionTimestamp is read for being there, not for its text.
+  if (skip_ == 0 && target_ != Target::Skip && target_ != Target::Deletion) failed_ = true;
 }
 
 bool PolicyStream::take_item() {
@@ -229,6 +236,7 @@ void PolicyStream::set_null(Node node) {
     case Node::Metadata: policy_.metadata_member = Member::Null; break;
     case Node::Annotations: policy_.annotations_member = Member::Null; break;
     case Node::DestinationGateway: destination().gateway_member = Member::Null; break;
+    case Node::Spec: spec_key_end_ = nullptr; break;  // null is absent
     default: break;
   }
 }
@@ -247,6 +255,7 @@ void PolicyStream::object_begin() {
     default: break;
   }
   switch (target_) {
+    case Target::Deletion: policy_.deleting = true; [[fallthrough]];
     case Target::Skip:
     case Target::Marker: skip_ = 1; break;
     case Target::Object: enter(node_); break;
@@ -265,6 +274,7 @@ void PolicyStream::array_begin() {
     return;
   }
   switch (target_) {
+    case Target::Deletion: policy_.deleting = true; [[fallthrough]];
     case Target::Skip:
     case Target::Marker: skip_ = 1; break;
     case Target::Array: enter(node_); break;
@@ -306,6 +316,7 @@ void PolicyStream::string(std::string_view s) {
       else source().selector.back().second = s;
       break;
     case Target::Marker: policy_.ports_auto_allocated = s == kAllocationAnnotationValue; break;
+    case Target::Deletion: policy_.deleting = true; break;
     default: failed_ = true; break;
   }
   target_ = Target::Skip;
@@ -322,6 +333,10 @@ bool PolicyStream::scalar(Target& target) {
   }
   target = target_;
   target_ = Target::Skip;
+  if (target == Target::Deletion) {
+    policy_.deleting = true;  // a timestamp of the wrong type is still one
+    return false;
+  }
   return target != Target::Skip && target != Target::Marker;
 }
 
@@ -365,6 +380,10 @@ void PolicyStream::boolean(bool b) {
 void PolicyStream::null() {
   if (!failed_ && skip_ == 0 && depth_ == 0) {
     done_ = true;  // no object
+    return;
+  }
+  if (target_ == Target::Deletion && !failed_ && skip_ == 0 && !in_list()) {
+    target_ = Target::Skip;  // null is absent: not being deleted
     return;
   }
   Target target{};

@@ -46,6 +46,11 @@ class PolicyStream {
   // Gives up on purpose, e.g. when the object appears twice.
   void fail() { failed_ = true; }
   Policy& policy() { return policy_; }
+  // The text being parsed, and where in it the key "spec" of the object
+  // ends (nullptr when spec is absent or null): the spec's text follows, for
+  // comparing two objects' spec without a value of either (spec_change.h).
+  [[nodiscard]] std::string_view text() const { return text_; }
+  [[nodiscard]] const char* spec_key_end() const { return spec_key_end_; }
 
  private:
   // What an open container is.
@@ -65,6 +70,7 @@ class PolicyStream {
     Host,    // an item of hosts
     Label,   // a workloadSelector value
     Marker,  // the allocation marker annotation: any value
+    Deletion,  // metadata.deletionTimestamp: any value but null sets it
   };
   struct Frame {
     Node node = Node::Root;
@@ -102,6 +108,7 @@ class PolicyStream {
   Field<std::int64_t>* int_ = nullptr;
   Field<bool>* bool_ = nullptr;
   std::size_t items_ = 0;
+  const char* spec_key_end_ = nullptr;
   bool done_ = false;
   bool failed_ = false;
 };
