@@ -48,6 +48,14 @@ std::vector<MutationCase> mutation_cases() {
   json not_deleting = blank_ports();
   not_deleting["metadata"]["deletionTimestamp"] = nullptr;
 
+  // Any value but null says the object is being deleted.
+  json odd_timestamp = blank_ports();
+  odd_timestamp["metadata"]["deletionTimestamp"] = {{"seconds", 1714557600}};
+  json number_timestamp = blank_ports();
+  number_timestamp["metadata"]["deletionTimestamp"] = 1714557600;
+  json escaped_timestamp = blank_ports();
+  escaped_timestamp["metadata"]["deletionTimestamp"] = "2024-05-01T10:00:00Z\n";
+
   const Settings exhausted = settings_with_reserved(10001, 20000);
   return {
       {"LabelOnAStoredObjectWithBlankPorts", blank_ports(), labelled(blank_ports()), false},
@@ -57,6 +65,9 @@ std::vector<MutationCase> mutation_cases() {
       {"SpecEditedWhileDeleting", deleting(blank_ports()), deleting(added), false},
       {"CreateOfAnObjectBeingDeleted", std::nullopt, deleting(blank_ports()), false},
       {"DeletionTimestampNullIsNotDeleting", std::nullopt, not_deleting, true},
+      {"DeletionTimestampAnObject", std::nullopt, odd_timestamp, false},
+      {"DeletionTimestampANumber", std::nullopt, number_timestamp, false},
+      {"DeletionTimestampEscaped", std::nullopt, escaped_timestamp, false},
       {"SpecEdited", blank_ports(), added, true},
       {"Create", std::nullopt, blank_ports(), true},
       // An unchanged spec is not the moment to find the range exhausted.
