@@ -35,11 +35,15 @@ class Metrics {
                         std::chrono::nanoseconds latency);
   void decision(WebhookPath path, bool allowed, std::string_view reason);
   void ports_allocated(std::uint64_t count);
+  // A review whose validation errors `action` ("Deny", "Warn" or "Audit")
+  // acted on; one review may count for two (Warn,Audit).
+  void validation_action(std::string_view action);
   void tls_handshake_failed();
   void certificate_reload_failed();
   void set_certificate_expiry(std::int64_t unix_seconds);
 
   std::uint64_t requests(WebhookPath path, unsigned status_code) const;
+  std::uint64_t validation_actions(std::string_view action) const;
   std::uint64_t tls_handshake_failures() const;
   std::uint64_t certificate_reload_failures() const;
 
@@ -51,6 +55,8 @@ class Metrics {
                                                         405, 413, 415, 429, 500, 503};
   static constexpr std::array<std::string_view, 5> known_reasons{
       "", "Patched", "Ignored", "Invalid", "PortsExhausted"};
+  static constexpr std::array<std::string_view, 3> validation_action_names{"Deny", "Warn",
+                                                                           "Audit"};
 
   struct PerWebhook {
     std::array<std::atomic<std::uint64_t>, known_codes.size() + 1> codes{};  // last: other
@@ -67,6 +73,7 @@ class Metrics {
 
   std::array<PerWebhook, 2> webhooks_{};
   std::atomic<std::uint64_t> ports_allocated_{0};
+  std::array<std::atomic<std::uint64_t>, validation_action_names.size()> validation_actions_{};
   std::atomic<std::uint64_t> tls_handshake_failures_{0};
   std::atomic<std::uint64_t> certificate_reload_failures_{0};
   std::atomic<std::int64_t> certificate_expiry_{0};
