@@ -243,10 +243,9 @@ ValidationResult validate_decoded(DecodedPolicy&& decoded, const Settings& setti
   ValidationResult result;
   result.errors = std::move(decoded.errors);
   validate(decoded.policy, settings, result.errors, result.warnings);
-  if (!result.errors.empty()) {
-    if (const std::optional<FieldErrors> old = old_errors()) {
-      ratchet(result.errors, *old, result.unchanged);
-    }
+  if (result.errors.empty()) return result;  // whatever the actions
+  if (const std::optional<FieldErrors> old = old_errors()) {
+    ratchet(result.errors, *old, result.unchanged);
   }
   ActionOutcome acted =
       apply_validation_actions(settings.validation_actions, result.errors, result.unchanged);
@@ -415,17 +414,17 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
     if (update && (streamed_old != nullptr || request.old_object != nullptr)) {
       old = decoded(streamed_old, request.old_object);
     }
-    MutationResult m;
-    if (!object.policy.deleting) {
-      m = mutate_decoded(object.policy, old ? &old->policy : nullptr, settings);
-      // Both objects were streamed, or both built.
-      const auto spec_unchanged = [&] {
-        return streamed_old != nullptr
-                   ? same_spec(*parsed.object, *parsed.old_object, storage, kMaxJsonDepth)
-                   : same_spec(*request.object, *request.old_object);
-      };
-      if (old && (!m.patch_json.empty() || !m.errors.empty()) && spec_unchanged()) m = {};
-    }
+    MutationResult m = object.policy.deleting
+                           ? MutationResult{}
+                           : mutate_decoded(object.policy, old ? &old->policy : nullptr, settings);
+    // Both objects were streamed, or both built.
+    const auto spec_unchanged = [&] {
+      if (streamed_old == nullptr) return same_spec(*request.object, *request.old_object);
+      return same_spec({object.policy, request_body, parsed.object->spec_key_end()},
+                       {old->policy, request_body, parsed.old_object->spec_key_end()}, storage,
+                       kMaxJsonDepth);
+    };
+    if (old && (!m.patch_json.empty() || !m.errors.empty()) && spec_unchanged()) m = {};
     errors = std::move(m.errors);
     patch = std::move(m.patch_json);
     s.ports_allocated = errors.empty() ? m.ports_allocated : 0;

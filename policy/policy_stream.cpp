@@ -241,6 +241,17 @@ void PolicyStream::set_null(Node node) {
   }
 }
 
+// A container where the target takes none: a type error, unless it is a
+// deletionTimestamp, which any value but null sets.
+void PolicyStream::unexpected_container() {
+  if (target_ == Target::Deletion) {
+    policy_.deleting = true;
+    skip_ = 1;
+  } else {
+    failed_ = true;
+  }
+}
+
 void PolicyStream::object_begin() {
   if (failed_ || skipping_container(true)) return;
   if (depth_ == 0) {
@@ -255,11 +266,10 @@ void PolicyStream::object_begin() {
     default: break;
   }
   switch (target_) {
-    case Target::Deletion: policy_.deleting = true; [[fallthrough]];
     case Target::Skip:
     case Target::Marker: skip_ = 1; break;
     case Target::Object: enter(node_); break;
-    default: failed_ = true; break;
+    default: unexpected_container(); break;
   }
 }
 
@@ -274,11 +284,10 @@ void PolicyStream::array_begin() {
     return;
   }
   switch (target_) {
-    case Target::Deletion: policy_.deleting = true; [[fallthrough]];
     case Target::Skip:
     case Target::Marker: skip_ = 1; break;
     case Target::Array: enter(node_); break;
-    default: failed_ = true; break;
+    default: unexpected_container(); break;
   }
 }
 
@@ -316,8 +325,7 @@ void PolicyStream::string(std::string_view s) {
       else source().selector.back().second = s;
       break;
     case Target::Marker: policy_.ports_auto_allocated = s == kAllocationAnnotationValue; break;
-    case Target::Deletion: policy_.deleting = true; break;
-    default: failed_ = true; break;
+    default: unexpected_scalar(target_); break;
   }
   target_ = Target::Skip;
 }
@@ -333,18 +341,24 @@ bool PolicyStream::scalar(Target& target) {
   }
   target = target_;
   target_ = Target::Skip;
-  if (target == Target::Deletion) {
-    policy_.deleting = true;  // a timestamp of the wrong type is still one
-    return false;
-  }
   return target != Target::Skip && target != Target::Marker;
+}
+
+// A scalar of a type the target does not take: a type error, unless it is a
+// deletionTimestamp (of any type, it is one).
+void PolicyStream::unexpected_scalar(Target target) {
+  if (target == Target::Deletion) {
+    policy_.deleting = true;
+  } else {
+    failed_ = true;
+  }
 }
 
 void PolicyStream::int64(std::int64_t i) {
   Target target{};
   if (!scalar(target)) return;
   if (target != Target::Int) {
-    failed_ = true;
+    unexpected_scalar(target);
     return;
   }
   int_->present = true;
@@ -358,19 +372,19 @@ void PolicyStream::uint64(std::uint64_t u) {
   }
   // Beyond any port: decode_policy reports it where it is read.
   Target target{};
-  if (scalar(target)) failed_ = true;
+  if (scalar(target)) unexpected_scalar(target);
 }
 
 void PolicyStream::other_number() {
   Target target{};
-  if (scalar(target)) failed_ = true;
+  if (scalar(target)) unexpected_scalar(target);
 }
 
 void PolicyStream::boolean(bool b) {
   Target target{};
   if (!scalar(target)) return;
   if (target != Target::Bool) {
-    failed_ = true;
+    unexpected_scalar(target);
     return;
   }
   bool_->present = true;
@@ -382,10 +396,6 @@ void PolicyStream::null() {
     done_ = true;  // no object
     return;
   }
-  if (target_ == Target::Deletion && !failed_ && skip_ == 0 && !in_list()) {
-    target_ = Target::Skip;  // null is absent: not being deleted
-    return;
-  }
   Target target{};
   if (!scalar(target)) return;
   switch (target) {
@@ -394,6 +404,7 @@ void PolicyStream::null() {
     case Target::Bool: break;  // null is absent
     case Target::Object:
     case Target::Array: set_null(node_); break;
+    case Target::Deletion: break;  // null is absent: not being deleted
     default: failed_ = true; break;  // a null label
   }
 }

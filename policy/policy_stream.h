@@ -46,10 +46,9 @@ class PolicyStream {
   // Gives up on purpose, e.g. when the object appears twice.
   void fail() { failed_ = true; }
   Policy& policy() { return policy_; }
-  // The text being parsed, and where in it the key "spec" of the object
-  // ends (nullptr when spec is absent or null): the spec's text follows, for
+  // Where the key "spec" of the object ends in the text being parsed
+  // (nullptr when spec is absent or null): the spec's text follows, for
   // comparing two objects' spec without a value of either (spec_change.h).
-  [[nodiscard]] std::string_view text() const { return text_; }
   [[nodiscard]] const char* spec_key_end() const { return spec_key_end_; }
 
  private:
@@ -88,6 +87,8 @@ class PolicyStream {
   // Inside a value being skipped: containers are counted, the rest ignored.
   bool skipping_container(bool opens);
   bool scalar(Target& target);
+  void unexpected_container();
+  void unexpected_scalar(Target target);
   void expect(unsigned slot, Target target);
   void enter(Node node);
   void entered(Node node);  // fills in what entering `node` says

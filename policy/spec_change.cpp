@@ -48,6 +48,64 @@ std::optional<std::string_view> object_after_key(std::string_view text, const ch
   return std::nullopt;
 }
 
+// Whether the fields decoding kept of two specs differ, which only specs of
+// different values can do: every field compared depends on the value alone,
+// not on how it is written. (Labels are left out: decoding keeps them in the
+// order they are written, which two equal objects may not share.)
+template <typename T>
+bool same_field(const Field<T>& a, const Field<T>& b) {
+  return a.present == b.present && a.value == b.value;
+}
+
+// Numbers and kinds first, strings last: an edit usually shows in a port
+// (kubectl apply of a manifest without the ports the stored object has)
+// and is then told apart without comparing a string.
+bool same_gateway(const GatewayRef& a, const GatewayRef& b) {
+  return a.presence == b.presence && same_field(a.port, b.port) && same_field(a.name, b.name);
+}
+
+bool same_destination(const Destination& a, const Destination& b) {
+  return a.presence == b.presence && a.gateway_member == b.gateway_member &&
+         a.gateway_port_member == b.gateway_port_member && same_gateway(a.gateway, b.gateway) &&
+         a.port_presence == b.port_presence && same_field(a.port.number, b.port.number) &&
+         a.https_upgrade.presence == b.https_upgrade.presence &&
+         same_field(a.https_upgrade.enabled, b.https_upgrade.enabled) &&
+         same_field(a.https_upgrade.port, b.https_upgrade.port) &&
+         a.hosts_presence == b.hosts_presence && a.hosts.size() == b.hosts.size() &&
+         same_field(a.port.protocol, b.port.protocol) && same_field(a.name, b.name) &&
+         a.hosts == b.hosts && same_field(a.port.name, b.port.name);
+}
+
+bool same_rule(const EgressRule& a, const EgressRule& b) {
+  if (a.presence != b.presence || a.from_presence != b.from_presence ||
+      a.from.size() != b.from.size() || a.to_presence != b.to_presence ||
+      a.to.size() != b.to.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.to.size(); ++i) {
+    if (!same_destination(a.to[i], b.to[i])) return false;
+  }
+  for (std::size_t i = 0; i < a.from.size(); ++i) {
+    if (a.from[i].presence != b.from[i].presence ||
+        a.from[i].selector.size() != b.from[i].selector.size() ||
+        !same_field(a.from[i].namespace_name, b.from[i].namespace_name)) {
+      return false;
+    }
+  }
+  return same_field(a.name, b.name);
+}
+
+bool decoded_specs_differ(const Policy& a, const Policy& b) {
+  if (a.spec_presence != b.spec_presence || a.gateway.presence != b.gateway.presence ||
+      a.rules_presence != b.rules_presence || a.rules.size() != b.rules.size()) {
+    return true;
+  }
+  for (std::size_t i = 0; i < a.rules.size(); ++i) {
+    if (!same_rule(a.rules[i], b.rules[i])) return true;
+  }
+  return !same_gateway(a.gateway, b.gateway);
+}
+
 const json::value* spec_of(const json::value& object) {
   const json::object* o = object.if_object();
   if (o == nullptr) return nullptr;
@@ -64,15 +122,16 @@ bool same_spec(const json::value& object, const json::value& old_object) {
   return *a == *b;
 }
 
-bool same_spec(const PolicyStream& object, const PolicyStream& old_object,
+bool same_spec(const StreamedSpec& object, const StreamedSpec& old_object,
                const json::storage_ptr& storage, std::size_t max_depth) {
-  const char* a_key = object.spec_key_end();
-  const char* b_key = old_object.spec_key_end();
   // A spec that is absent or null is recorded as such; one of the wrong type
   // never streams.
-  if (a_key == nullptr || b_key == nullptr) return a_key == b_key;
-  const auto a = object_after_key(object.text(), a_key);
-  const auto b = object_after_key(old_object.text(), b_key);
+  if (object.key_end == nullptr || old_object.key_end == nullptr) {
+    return object.key_end == old_object.key_end;
+  }
+  if (decoded_specs_differ(object.policy, old_object.policy)) return false;
+  const auto a = object_after_key(object.text, object.key_end);
+  const auto b = object_after_key(old_object.text, old_object.key_end);
   if (!a || !b) return false;  // not reached for text the parser accepted
   if (*a == *b) return true;
   json::parse_options options;

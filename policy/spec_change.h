@@ -5,7 +5,9 @@
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
-#include "policy/policy_stream.h"
+#include <string_view>
+
+#include "policy/model.h"
 
 namespace asmegress::policy {
 
@@ -20,12 +22,23 @@ namespace asmegress::policy {
 // their keys (boost::json's own lookups), never pairwise.
 bool same_spec(const boost::json::value& object, const boost::json::value& old_object);
 
-// The same, for two objects decoded as they were read, from where their spec
-// lies in the text: equal bytes are the same value; otherwise each spec is
-// parsed (into `storage`, under `max_depth`) and compared as values, since
-// key order, spacing and escapes may differ where the values do not. The
-// text must be one the parser read without an error.
-bool same_spec(const PolicyStream& object, const PolicyStream& old_object,
+// An object decoded as it was read: its Policy, and where the key "spec"
+// ends in the text (PolicyStream::spec_key_end(), nullptr when spec is
+// absent or null).
+struct StreamedSpec {
+  const Policy& policy;
+  std::string_view text;
+  const char* key_end;
+};
+
+// The same, for two objects decoded as they were read. Specs whose decoded
+// fields differ are different (the common case of an edit, told apart for
+// the price of comparing what decoding kept); equal bytes are the same
+// value; otherwise each spec is parsed (into `storage`, under `max_depth`)
+// and compared as values, since key order, spacing and escapes may differ
+// where the values do not. The text must be one the parser read without an
+// error.
+bool same_spec(const StreamedSpec& object, const StreamedSpec& old_object,
                const boost::json::storage_ptr& storage, std::size_t max_depth);
 
 }  // namespace asmegress::policy
