@@ -171,6 +171,28 @@ TEST(MutationOfUpdates, SpecTextThatDiffersWithoutTheValueDifferingIsUnchanged) 
   EXPECT_TRUE(answer_of(changed, {}).patched);
 }
 
+// Labels are kept in the order they are written; the same labels in
+// another order are the same spec.
+TEST(MutationOfUpdates, LabelsInAnotherOrderAreTheSameSpec) {
+  ReviewSpec r;
+  r.operation = "UPDATE";
+  r.object = labelled(blank_ports());
+  r.old_object = blank_ports();
+  std::string text = make_review(r).dump();
+  const std::string selector = "\"workloadSelector\":{\"app\":\"sleep\"}";
+  const auto first = text.find(selector);
+  ASSERT_NE(first, std::string::npos);
+  const auto second = text.find(selector, first + 1);
+  ASSERT_NE(second, std::string::npos);
+  text.replace(second, selector.size(), "\"workloadSelector\":{\"app\":\"sleep\",\"version\":\"v1\"}");
+  text.replace(first, selector.size(), "\"workloadSelector\":{\"version\":\"v1\",\"app\":\"sleep\"}");
+  EXPECT_FALSE(answer_of(text, {}).patched);
+
+  std::string other = text;
+  other.replace(other.find("\"v1\""), 4, "\"v2\"");
+  EXPECT_TRUE(answer_of(other, {}).patched);
+}
+
 TEST(MutationOfUpdates, AnEscapedSpecKeyIsStillComparedAsAValue) {
   ReviewSpec r;
   r.operation = "UPDATE";
