@@ -217,16 +217,6 @@ std::string Metrics::render() const {
       .append(std::to_string(ports_allocated_.load(relaxed)))
       .append("\n");
 
-  header(out, "asm_egress_webhook_validation_actions_total",
-         "Reviews whose validation errors each validation action acted on.", "counter");
-  for (std::size_t i = 0; i < validation_action_names.size(); ++i) {
-    out.append("asm_egress_webhook_validation_actions_total{action=\"")
-        .append(validation_action_names[i])
-        .append("\"} ")
-        .append(std::to_string(validation_actions_[i].load(relaxed)))
-        .append("\n");
-  }
-
   header(out, "asm_egress_webhook_serving_certificate_expiry_timestamp_seconds",
          "Expiry (notAfter) of the serving certificate in use, in Unix seconds.", "gauge");
   out.append("asm_egress_webhook_serving_certificate_expiry_timestamp_seconds ")
@@ -245,6 +235,20 @@ std::string Metrics::render() const {
   out.append("asm_egress_webhook_certificate_reload_failures_total ")
       .append(std::to_string(certificate_reload_failures_.load(relaxed)))
       .append("\n");
+  return out;
+}
+
+std::string Metrics::render_validation_actions() const {
+  std::string out;
+  header(out, "asm_egress_webhook_validation_actions_total",
+         "Reviews whose validation errors each validation action acted on.", "counter");
+  for (std::size_t i = 0; i < validation_action_names.size(); ++i) {
+    out.append("asm_egress_webhook_validation_actions_total{action=\"")
+        .append(validation_action_names[i])
+        .append("\"} ")
+        .append(std::to_string(validation_actions_[i].load(relaxed)))
+        .append("\n");
+  }
   return out;
 }
 

@@ -49,6 +49,9 @@ class Metrics {
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
+  // asm_egress_webhook_validation_actions_total, in the same format; /metrics
+  // serves it after render().
+  std::string render_validation_actions() const;
 
  private:
   static constexpr std::array<unsigned, 11> known_codes{200, 400, 401, 403, 404,

@@ -108,7 +108,8 @@ Response Router::handle(const Request& request, const ConnectionFacts& connectio
     }
     return text_response(http::status::ok, version, "ok\n");
   }
-  return text_response(http::status::ok, version, metrics_.render(),
+  return text_response(http::status::ok, version,
+                       metrics_.render() + metrics_.render_validation_actions(),
                        "text/plain; version=0.0.4; charset=utf-8");
 }
 
