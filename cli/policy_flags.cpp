@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "policy/validation_actions.h"
+
 namespace asmegress::cli {
 
 void add_policy_flags(CLI::App& command, policy::Settings& settings) {
@@ -35,6 +37,23 @@ void add_policy_flags(CLI::App& command, policy::Settings& settings) {
           "(comma-separated; default: Istio's proxy ports)")
       ->delimiter(',')
       ->check(CLI::Range(1, 65535))
+      ->group("Policy");
+  command
+      .add_option_function<std::string>(
+          "--validation-actions",
+          [&settings](const std::string& text) {
+            // Refused before anything starts, as the API server refuses a
+            // binding with these actions.
+            if (auto error = policy::parse_validation_actions(text, settings.validation_actions)) {
+              throw CLI::ValidationError("--validation-actions", *error);
+            }
+          },
+          "What a validation error does, as ValidatingAdmissionPolicy's validationActions: "
+          "Deny (refuse the request), Warn (admit it, the errors as warnings), Audit (admit "
+          "it, the errors in the API server's audit log); comma-separated, Warn,Audit "
+          "allowed, Deny with Warn refused")
+      ->type_name("ACTIONS")
+      ->default_str("Deny")
       ->group("Policy");
 }
 

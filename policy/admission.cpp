@@ -12,8 +12,11 @@
 #include "policy/json_text.h"
 #include "policy/model.h"
 #include "policy/port_allocator.h"
+#include "policy/ratchet.h"
 #include "policy/review_parser.h"
+#include "policy/spec_change.h"
 #include "policy/validate.h"
+#include "policy/validation_actions.h"
 
 namespace asmegress::policy {
 namespace {
@@ -231,11 +234,27 @@ MutationResult mutate_decoded(const Policy& policy, const Policy* old_policy,
   return result;
 }
 
-ValidationResult validate_decoded(DecodedPolicy&& decoded, const Settings& settings) {
+// The rules, ratcheting and the validation actions. `old_errors()` gives the
+// old object's errors (nullopt on CREATE), and is asked only when the object
+// has errors: a valid update costs nothing more.
+template <typename OldErrors>
+ValidationResult validate_decoded(DecodedPolicy&& decoded, const Settings& settings,
+                                  OldErrors&& old_errors) {
   ValidationResult result;
   result.errors = std::move(decoded.errors);
   validate(decoded.policy, settings, result.errors, result.warnings);
+  if (result.errors.empty()) return result;  // whatever the actions
+  if (const std::optional<FieldErrors> old = old_errors()) {
+    ratchet(result.errors, *old, result.unchanged);
+  }
+  ActionOutcome acted =
+      apply_validation_actions(settings.validation_actions, result.errors, result.unchanged);
+  result.allowed = acted.allowed;
+  result.warnings.insert(result.warnings.end(), std::make_move_iterator(acted.warnings.begin()),
+                         std::make_move_iterator(acted.warnings.end()));
+  result.audit_annotations = std::move(acted.audit_annotations);
   cap_errors(result.errors);
+  cap_errors(result.unchanged);
   return result;
 }
 
@@ -283,19 +302,42 @@ MutationResult mutate_policy(const json::value& object, const json::value* old_o
   std::optional<DecodedPolicy> old_decoded;
   if (old_object != nullptr) old_decoded = decode_policy(*old_object);
   std::vector<PortAssignment> assignments;
-  MutationResult result = mutate_decoded(
-      decoded.policy, old_decoded ? &old_decoded->policy : nullptr, settings, &assignments);
+  MutationResult result;
+  if (!decoded.policy.deleting) {
+    result = mutate_decoded(decoded.policy, old_decoded ? &old_decoded->policy : nullptr,
+                            settings, &assignments);
+    if (old_object != nullptr && (!result.patch_json.empty() || !result.errors.empty()) &&
+        same_spec(object, *old_object)) {
+      result = {};
+      assignments.clear();
+    }
+  }
   result.object = object;
-  for (const auto& a : assignments) set_gateway_port(result.object, a);
+  for (const auto& a : assignments) {
+    set_gateway_port(result.object, a);
+    result.allocated.emplace_back(decoded.policy.rules[a.rule_index]
+                                      .to[a.to_index]
+                                      .path()
+                                      .child("byEgressGateway")
+                                      .child("port")
+                                      .str(),
+                                  a.port);
+  }
   if (!assignments.empty() && !decoded.policy.ports_auto_allocated) {
     mark_auto_allocated(result.object);
   }
   return result;
 }
 
-ValidationResult validate_policy(const json::value& object, const json::value* /*old_object*/,
-                                 Operation /*operation*/, const Settings& settings) {
-  return validate_decoded(decode_policy(object), settings);
+ValidationResult validate_policy(const json::value& object, const json::value* old_object,
+                                 Operation operation, const Settings& settings) {
+  return validate_decoded(decode_policy(object), settings, [&]() -> std::optional<FieldErrors> {
+    if (operation != Operation::Update || old_object == nullptr) return std::nullopt;
+    DecodedPolicy old = decode_policy(*old_object);
+    std::vector<std::string> warnings;
+    validate(old.policy, settings, old.errors, warnings);
+    return std::move(old.errors);
+  });
 }
 
 ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
@@ -305,7 +347,8 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   alignas(std::max_align_t) unsigned char initial[16 * 1024];
   json::monotonic_resource arena(initial, sizeof initial);
   json::storage_ptr storage(&arena);
-  // Validation does not read the old object (see validate_policy).
+  // Validation reads the old object only to ratchet an object with errors,
+  // and parses the review again then (old_object_errors).
   const OldObject old_mode =
       webhook == WebhookKind::Mutating ? OldObject::Build : OldObject::Skip;
   // The objects are decoded as they are read, without a value of them. One
@@ -362,6 +405,7 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
 
   FieldErrors errors;
   std::vector<std::string> warnings;
+  std::vector<std::pair<std::string, std::string>> audit_annotations;
   std::string patch;
   if (webhook == WebhookKind::Mutating && mutable_object) {
     const DecodedPolicy object = decoded(streamed_object, request.object);
@@ -370,17 +414,39 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
     if (update && (streamed_old != nullptr || request.old_object != nullptr)) {
       old = decoded(streamed_old, request.old_object);
     }
-    MutationResult m = mutate_decoded(object.policy, old ? &old->policy : nullptr, settings);
+    MutationResult m = object.policy.deleting
+                           ? MutationResult{}
+                           : mutate_decoded(object.policy, old ? &old->policy : nullptr, settings);
+    // Both objects were streamed, or both built.
+    const auto spec_unchanged = [&] {
+      if (streamed_old == nullptr) return same_spec(*request.object, *request.old_object);
+      return same_spec({object.policy, request_body, parsed.object->spec_key_end()},
+                       {old->policy, request_body, parsed.old_object->spec_key_end()}, storage,
+                       kMaxJsonDepth);
+    };
+    if (old && (!m.patch_json.empty() || !m.errors.empty()) && spec_unchanged()) m = {};
     errors = std::move(m.errors);
     patch = std::move(m.patch_json);
     s.ports_allocated = errors.empty() ? m.ports_allocated : 0;
     if (errors.empty()) s.reason = patch.empty() ? "" : "Patched";
     else s.reason = "PortsExhausted";
   } else if (webhook == WebhookKind::Validating) {
-    ValidationResult v = validate_decoded(decoded(streamed_object, request.object), settings);
-    errors = std::move(v.errors);
+    ValidationResult v = validate_decoded(
+        decoded(streamed_object, request.object), settings, [&]() -> std::optional<FieldErrors> {
+          if (!update) return std::nullopt;
+          return old_object_errors(request_body, storage, kMaxJsonDepth, settings);
+        });
     warnings = std::move(v.warnings);
-    if (!errors.empty()) s.reason = "Invalid";
+    audit_annotations = std::move(v.audit_annotations);
+    s.errors = v.errors.size();
+    s.unchanged_errors = v.unchanged.size();
+    if (!v.errors.empty()) {
+      s.reason = "Invalid";
+      s.actions = settings.validation_actions;
+    }
+    if (!audit_annotations.empty()) s.audit_errors = audit_annotations.front().second;
+    // Only a denial carries the errors; Warn and Audit gave them above.
+    if (!v.allowed) errors = std::move(v.errors);
   }
 
   s.allowed = errors.empty();
@@ -390,6 +456,7 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   response.errors = &errors;
   if (s.allowed) response.patch_json = patch;
   response.warnings = &warnings;
+  response.audit_annotations = &audit_annotations;
   out.body = serialize_admission_response(request, response);
   return out;
 }

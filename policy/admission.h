@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -34,6 +36,14 @@ struct ReviewSummary {
   std::string reason;
   std::size_t ports_allocated = 0;
   std::size_t warnings = 0;
+  // /validate: the errors the request introduced (every error on CREATE),
+  // and those the old object already had, which do not deny (ratcheting).
+  std::size_t errors = 0;
+  std::size_t unchanged_errors = 0;
+  // The validation actions that acted on `errors`: none when there were none.
+  ValidationActions actions{false, false, false};
+  // Audit: the errors as written into the response's auditAnnotations.
+  std::string audit_errors;
 };
 
 // The answer to one HTTP request carrying an AdmissionReview.
@@ -61,20 +71,36 @@ struct MutationResult {
   FieldErrors errors;         // why mutation could not be done (e.g. range exhausted)
   std::vector<std::string> warnings;
   std::size_t ports_allocated = 0;
+  // The ports assigned, by field path (mutate_policy only).
+  std::vector<std::pair<std::string, std::uint32_t>> allocated;
 };
+// An UPDATE (old_object set) that leaves spec as it was, and an object being
+// deleted (metadata.deletionTimestamp), get no patch: only what changed is
+// judged.
 MutationResult mutate_policy(const boost::json::value& object,
                              const boost::json::value* old_object, const Settings& settings);
 
 // Validation reports at most this many errors, then one saying how many more.
 inline constexpr std::size_t kMaxReportedErrors = 100;
 
+// What the validating webhook answers for one object.
 struct ValidationResult {
+  // The errors found; on UPDATE only those old_object did not have.
   FieldErrors errors;
+  // The rules' warnings, then the errors as warnings: each error old_object
+  // already had, and with the Warn action every error.
   std::vector<std::string> warnings;
+  // The errors old_object already had: they do not deny (ratcheting).
+  FieldErrors unchanged;
+  // No errors, or validation actions that do not deny (Warn, Audit).
+  bool allowed = true;
+  // The Audit action's: the response's auditAnnotations.
+  std::vector<std::pair<std::string, std::string>> audit_annotations;
 };
-// No rule reads old_object today, and the validating webhook does not even
-// parse request.oldObject (OldObject::Skip in answer_review): a rule that
-// needs it must change both.
+// The rules, then on UPDATE ratcheting against old_object (whose errors are
+// computed only when the object has errors), then settings'
+// validation_actions. No rule reads old_object otherwise, and the validating
+// webhook parses request.oldObject only for ratcheting.
 ValidationResult validate_policy(const boost::json::value& object,
                                  const boost::json::value* old_object, Operation operation,
                                  const Settings& settings);

@@ -137,6 +137,16 @@ std::string serialize_admission_response(const AdmissionRequest& request,
     }
     out += ']';
   }
+  if (response.audit_annotations != nullptr && !response.audit_annotations->empty()) {
+    out += R"(,"auditAnnotations":{)";
+    for (std::size_t i = 0; i < response.audit_annotations->size(); ++i) {
+      if (i != 0) out += ',';
+      append_json_string(out, (*response.audit_annotations)[i].first);
+      out += ':';
+      append_json_string(out, (*response.audit_annotations)[i].second);
+    }
+    out += '}';
+  }
   out += "}}";
   return out;
 }

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -41,6 +42,8 @@ struct AdmissionResponse {
   const FieldErrors* errors = nullptr;        // a denial as 422 Invalid
   std::string_view object_name;               // for the denial's message
   const std::vector<std::string>* warnings = nullptr;
+  // auditAnnotations: key (the API server prefixes the webhook's name) -> value.
+  const std::vector<std::pair<std::string, std::string>>* audit_annotations = nullptr;
 };
 
 // The metav1.Status of a denial: 422 Invalid, one details.causes entry per error.

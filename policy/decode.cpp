@@ -53,8 +53,8 @@ class LazyPath {
 };
 
 constexpr std::array<std::string_view, 4> kPolicyKeys{"apiVersion", "kind", "metadata", "spec"};
-constexpr std::array<std::string_view, 4> kMetadataKeys{"name", "generateName", "namespace",
-                                                        "annotations"};
+constexpr std::array<std::string_view, 5> kMetadataKeys{"name", "generateName", "namespace",
+                                                        "annotations", "deletionTimestamp"};
 constexpr std::array<std::string_view, 2> kSpecKeys{"byEgressGateway", "egressRules"};
 constexpr std::array<std::string_view, 3> kRuleKeys{"name", "from", "to"};
 constexpr std::array<std::string_view, 2> kSourceKeys{"namespace", "workloadSelector"};
@@ -310,9 +310,10 @@ DecodedPolicy decode_policy(const json::value& object) {
   p.kind = d.string(kind, FieldPath("kind"));
 
   const FieldPath meta_path("metadata");
-  const auto [name, generate_name, namespace_name, annotations_value] =
+  const auto [name, generate_name, namespace_name, annotations_value, deletion] =
       Decoder::members(d.object(metadata, meta_path), kMetadataKeys, &there);
   p.annotations_member = Decoder::member(there, 3, annotations_value);
+  p.deleting = deletion != nullptr;
   p.name = d.string(name, LazyPath(meta_path, "name"));
   p.generate_name = d.string(generate_name, LazyPath(meta_path, "generateName"));
   p.namespace_name = d.string(namespace_name, LazyPath(meta_path, "namespace"));

@@ -138,6 +138,9 @@ struct Policy {
   Field<std::string_view> namespace_name;
   // The allocator's marker annotation is present with its value.
   bool ports_auto_allocated = false;
+  // metadata.deletionTimestamp is set (not null): the object is being
+  // deleted, and only its finalizers may still change.
+  bool deleting = false;
   // For the patch: metadata, its annotations, whether the marker annotation
   // is there with any value, and whether metadata comes before spec (a diff
   // lists operations in member order).

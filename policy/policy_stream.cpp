@@ -63,13 +63,19 @@ void PolicyStream::key(std::string_view key) {
       else if (key == "metadata") {
         child(2, Target::Object, Node::Metadata);
         if ((frames_[depth_ - 1].seen & 8U) == 0) policy_.metadata_before_spec = true;
-      } else if (key == "spec") child(3, Target::Object, Node::Spec);
+      } else if (key == "spec") {
+        child(3, Target::Object, Node::Spec);
+        // An escaped key is not in the text, and neither is where it ends.
+        if (kept(key)) spec_key_end_ = key.data() + key.size();
+        else failed_ = true;
+      }
       break;
     case Node::Metadata:
       if (key == "name") str(0, policy_.name);
       else if (key == "generateName") str(1, policy_.generate_name);
       else if (key == "namespace") str(2, policy_.namespace_name);
       else if (key == "annotations") child(3, Target::Object, Node::Annotations);
+      else if (key == "deletionTimestamp") expect(4, Target::Deletion);
       break;
     case Node::Annotations:
       if (key == kAllocationAnnotation) {
@@ -148,7 +154,8 @@ void PolicyStream::key_part() {
 }
 
 void PolicyStream::string_part() {
-  if (skip_ == 0 && target_ != Target::Skip) failed_ = true;
+  // A deletionTimestamp is read for being there, not for its text.
+  if (skip_ == 0 && target_ != Target::Skip && target_ != Target::Deletion) failed_ = true;
 }
 
 bool PolicyStream::take_item() {
@@ -229,7 +236,19 @@ void PolicyStream::set_null(Node node) {
     case Node::Metadata: policy_.metadata_member = Member::Null; break;
     case Node::Annotations: policy_.annotations_member = Member::Null; break;
     case Node::DestinationGateway: destination().gateway_member = Member::Null; break;
+    case Node::Spec: spec_key_end_ = nullptr; break;  // null is absent
     default: break;
+  }
+}
+
+// A container where the target takes none: a type error, unless it is a
+// deletionTimestamp, which any value but null sets.
+void PolicyStream::unexpected_container() {
+  if (target_ == Target::Deletion) {
+    policy_.deleting = true;
+    skip_ = 1;
+  } else {
+    failed_ = true;
   }
 }
 
@@ -250,7 +269,7 @@ void PolicyStream::object_begin() {
     case Target::Skip:
     case Target::Marker: skip_ = 1; break;
     case Target::Object: enter(node_); break;
-    default: failed_ = true; break;
+    default: unexpected_container(); break;
   }
 }
 
@@ -268,7 +287,7 @@ void PolicyStream::array_begin() {
     case Target::Skip:
     case Target::Marker: skip_ = 1; break;
     case Target::Array: enter(node_); break;
-    default: failed_ = true; break;
+    default: unexpected_container(); break;
   }
 }
 
@@ -306,7 +325,7 @@ void PolicyStream::string(std::string_view s) {
       else source().selector.back().second = s;
       break;
     case Target::Marker: policy_.ports_auto_allocated = s == kAllocationAnnotationValue; break;
-    default: failed_ = true; break;
+    default: unexpected_scalar(target_); break;
   }
   target_ = Target::Skip;
 }
@@ -325,11 +344,21 @@ bool PolicyStream::scalar(Target& target) {
   return target != Target::Skip && target != Target::Marker;
 }
 
+// A scalar of a type the target does not take: a type error, unless it is a
+// deletionTimestamp (of any type, it is one).
+void PolicyStream::unexpected_scalar(Target target) {
+  if (target == Target::Deletion) {
+    policy_.deleting = true;
+  } else {
+    failed_ = true;
+  }
+}
+
 void PolicyStream::int64(std::int64_t i) {
   Target target{};
   if (!scalar(target)) return;
   if (target != Target::Int) {
-    failed_ = true;
+    unexpected_scalar(target);
     return;
   }
   int_->present = true;
@@ -343,19 +372,19 @@ void PolicyStream::uint64(std::uint64_t u) {
   }
   // Beyond any port: decode_policy reports it where it is read.
   Target target{};
-  if (scalar(target)) failed_ = true;
+  if (scalar(target)) unexpected_scalar(target);
 }
 
 void PolicyStream::other_number() {
   Target target{};
-  if (scalar(target)) failed_ = true;
+  if (scalar(target)) unexpected_scalar(target);
 }
 
 void PolicyStream::boolean(bool b) {
   Target target{};
   if (!scalar(target)) return;
   if (target != Target::Bool) {
-    failed_ = true;
+    unexpected_scalar(target);
     return;
   }
   bool_->present = true;
@@ -375,6 +404,7 @@ void PolicyStream::null() {
     case Target::Bool: break;  // null is absent
     case Target::Object:
     case Target::Array: set_null(node_); break;
+    case Target::Deletion: break;  // null is absent: not being deleted
     default: failed_ = true; break;  // a null label
   }
 }

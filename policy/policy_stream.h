@@ -46,6 +46,10 @@ class PolicyStream {
   // Gives up on purpose, e.g. when the object appears twice.
   void fail() { failed_ = true; }
   Policy& policy() { return policy_; }
+  // Where the key "spec" of the object ends in the text being parsed
+  // (nullptr when spec is absent or null): the spec's text follows, for
+  // comparing two objects' spec without a value of either (spec_change.h).
+  [[nodiscard]] const char* spec_key_end() const { return spec_key_end_; }
 
  private:
   // What an open container is.
@@ -65,6 +69,7 @@ class PolicyStream {
     Host,    // an item of hosts
     Label,   // a workloadSelector value
     Marker,  // the allocation marker annotation: any value
+    Deletion,  // metadata.deletionTimestamp: any value but null sets it
   };
   struct Frame {
     Node node = Node::Root;
@@ -82,6 +87,8 @@ class PolicyStream {
   // Inside a value being skipped: containers are counted, the rest ignored.
   bool skipping_container(bool opens);
   bool scalar(Target& target);
+  void unexpected_container();
+  void unexpected_scalar(Target target);
   void expect(unsigned slot, Target target);
   void enter(Node node);
   void entered(Node node);  // fills in what entering `node` says
@@ -102,6 +109,7 @@ class PolicyStream {
   Field<std::int64_t>* int_ = nullptr;
   Field<bool>* bool_ = nullptr;
   std::size_t items_ = 0;
+  const char* spec_key_end_ = nullptr;
   bool done_ = false;
   bool failed_ = false;
 };

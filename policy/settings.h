@@ -24,11 +24,27 @@ inline const std::set<std::uint32_t>& default_reserved_ports() {
   return ports;
 }
 
+// What a validation error does, named and combined like a
+// ValidatingAdmissionPolicyBinding's validationActions: Deny refuses the
+// request (the default), Warn admits it with the errors as warnings, Audit
+// admits it with the errors in the response's auditAnnotations. Deny and Warn
+// together are refused where the actions are read
+// (parse_validation_actions), as the API server refuses them; Warn and Audit
+// may go together. The mutating webhook runs the same in every mode.
+struct ValidationActions {
+  bool deny = true;
+  bool warn = false;
+  bool audit = false;
+
+  friend bool operator==(const ValidationActions&, const ValidationActions&) = default;
+};
+
 // The engine's settings, shared by the server and the command line.
 struct Settings {
   NameRule name_rule = NameRule::EgressByPrefix;
   std::string policy_namespace = "istio-egress";
   std::set<std::uint32_t> reserved_ports = default_reserved_ports();
+  ValidationActions validation_actions;
 };
 
 }  // namespace asmegress::policy

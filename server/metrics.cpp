@@ -94,6 +94,11 @@ void Metrics::decision(WebhookPath path, bool allowed, std::string_view reason) 
 }
 
 void Metrics::ports_allocated(std::uint64_t count) { ports_allocated_.fetch_add(count, relaxed); }
+void Metrics::validation_action(std::string_view action) {
+  for (std::size_t i = 0; i < validation_action_names.size(); ++i) {
+    if (validation_action_names[i] == action) validation_actions_[i].fetch_add(1, relaxed);
+  }
+}
 void Metrics::tls_handshake_failed() { tls_handshake_failures_.fetch_add(1, relaxed); }
 void Metrics::certificate_reload_failed() { certificate_reload_failures_.fetch_add(1, relaxed); }
 void Metrics::connection_evicted() { connections_evicted_.fetch_add(1, relaxed); }
@@ -112,6 +117,12 @@ std::uint64_t Metrics::requests(WebhookPath path, unsigned status_code) const {
   const std::lock_guard lock(other_mutex_);
   const auto found = other_codes_.find({path, status_code});
   return found == other_codes_.end() ? 0 : found->second;
+}
+std::uint64_t Metrics::validation_actions(std::string_view action) const {
+  for (std::size_t i = 0; i < validation_action_names.size(); ++i) {
+    if (validation_action_names[i] == action) return validation_actions_[i].load(relaxed);
+  }
+  return 0;
 }
 std::uint64_t Metrics::tls_handshake_failures() const {
   return tls_handshake_failures_.load(relaxed);
@@ -252,6 +263,20 @@ std::string Metrics::render() const {
   out.append("asm_egress_webhook_handler_exceptions_total ")
       .append(std::to_string(handler_exceptions_.load(relaxed)))
       .append("\n");
+  return out;
+}
+
+std::string Metrics::render_validation_actions() const {
+  std::string out;
+  header(out, "asm_egress_webhook_validation_actions_total",
+         "Reviews whose validation errors each validation action acted on.", "counter");
+  for (std::size_t i = 0; i < validation_action_names.size(); ++i) {
+    out.append("asm_egress_webhook_validation_actions_total{action=\"")
+        .append(validation_action_names[i])
+        .append("\"} ")
+        .append(std::to_string(validation_actions_[i].load(relaxed)))
+        .append("\n");
+  }
   return out;
 }
 

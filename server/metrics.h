@@ -35,6 +35,9 @@ class Metrics {
                         std::chrono::nanoseconds latency);
   void decision(WebhookPath path, bool allowed, std::string_view reason);
   void ports_allocated(std::uint64_t count);
+  // A review whose validation errors `action` ("Deny", "Warn" or "Audit")
+  // acted on; one review may count for two (Warn,Audit).
+  void validation_action(std::string_view action);
   void tls_handshake_failed();
   void certificate_reload_failed();
   // A connection closed at the connection limit to make room for a new one.
@@ -46,18 +49,24 @@ class Metrics {
   void set_certificate_expiry(std::int64_t unix_seconds);
 
   std::uint64_t requests(WebhookPath path, unsigned status_code) const;
+  std::uint64_t validation_actions(std::string_view action) const;
   std::uint64_t tls_handshake_failures() const;
   std::uint64_t connections_evicted() const;
   std::uint64_t certificate_reload_failures() const;
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
+  // asm_egress_webhook_validation_actions_total, in the same format; /metrics
+  // serves it after render().
+  std::string render_validation_actions() const;
 
  private:
   static constexpr std::array<unsigned, 11> known_codes{200, 400, 401, 403, 404,
                                                         405, 413, 415, 429, 500, 503};
   static constexpr std::array<std::string_view, 5> known_reasons{
       "", "Patched", "Ignored", "Invalid", "PortsExhausted"};
+  static constexpr std::array<std::string_view, 3> validation_action_names{"Deny", "Warn",
+                                                                           "Audit"};
 
   struct PerWebhook {
     std::array<std::atomic<std::uint64_t>, known_codes.size() + 1> codes{};  // last: other
@@ -74,6 +83,7 @@ class Metrics {
 
   std::array<PerWebhook, 2> webhooks_{};
   std::atomic<std::uint64_t> ports_allocated_{0};
+  std::array<std::atomic<std::uint64_t>, validation_action_names.size()> validation_actions_{};
   std::atomic<std::uint64_t> tls_handshake_failures_{0};
   std::atomic<std::uint64_t> certificate_reload_failures_{0};
   std::atomic<std::uint64_t> connections_evicted_{0};

@@ -125,7 +125,8 @@ Response Router::handle(const Request& request, const ConnectionFacts& connectio
     }
     return text_response(http::status::ok, version, "ok\n");
   }
-  return text_response(http::status::ok, version, metrics_.render(),
+  return text_response(http::status::ok, version,
+                       metrics_.render() + metrics_.render_validation_actions(),
                        "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -147,6 +148,22 @@ Response Router::review(const Request& request, bool mutating) {
   const policy::ReviewSummary& summary = outcome.summary;
   metrics_.decision(webhook, summary.allowed, summary.reason);
   if (summary.ports_allocated > 0) metrics_.ports_allocated(summary.ports_allocated);
+  if (summary.actions.deny) metrics_.validation_action("Deny");
+  if (summary.actions.warn) metrics_.validation_action("Warn");
+  if (summary.actions.audit) metrics_.validation_action("Audit");
+  if (!summary.audit_errors.empty()) {
+    // The Audit action's own line: the errors, where an operator rolling
+    // the webhook out reads them before switching to Deny.
+    logger_.info("validation audit",
+                 {{"webhook", webhook_path_name(webhook)},
+                  {"uid", summary.uid},
+                  {"namespace", summary.namespace_name},
+                  {"name", summary.name},
+                  {"operation", summary.operation},
+                  {"dryRun", summary.dry_run},
+                  {"allowed", summary.allowed},
+                  {"errors", summary.audit_errors}});
+  }
   if (logger_.enabled(LogLevel::Info)) {
     logger_.info("admission review",
                  {{"webhook", webhook_path_name(webhook)},

@@ -263,7 +263,7 @@ func TestDefaultPolicyFlags(t *testing.T) {
 	for _, want := range []string{
 		"--name-rule=egress-by", "--policy-namespace=istio-egress",
 		"--reserved-ports=15000,15001,15002,15004,15006,15008,15009,15010,15012,15014,15017,15020,15021,15053,15090,15443",
-		"--secure-port=8443", "--tls-min-version=VersionTLS12",
+		"--secure-port=8443", "--tls-min-version=VersionTLS12", "--validation-actions=Deny",
 	} {
 		if !contains(args, want) {
 			t.Errorf("args %v lack %s", args, want)
@@ -272,6 +272,75 @@ func TestDefaultPolicyFlags(t *testing.T) {
 	for _, a := range args {
 		if strings.Contains(a, "e+") {
 			t.Errorf("argument %q carries a number in exponent form", a)
+		}
+	}
+}
+
+// The actions reach the server as its flag, from a list or from the string
+// `--set policy.validationActions=Warn` gives.
+func TestValidationActionsBecomeTheFlag(t *testing.T) {
+	cases := []struct {
+		given interface{}
+		want  string
+	}{
+		{[]string{"Audit"}, "--validation-actions=Audit"},
+		{[]string{"Warn", "Audit"}, "--validation-actions=Warn,Audit"},
+		{[]string{"Deny", "Audit"}, "--validation-actions=Deny,Audit"},
+		{"Warn", "--validation-actions=Warn"},
+		{"Warn, Audit", "--validation-actions=Warn,Audit"},
+	}
+	for _, c := range cases {
+		m, _ := render(t, RenderOptions{Values: map[string]interface{}{
+			"policy": map[string]interface{}{"validationActions": c.given},
+		}})
+		args := containerArgs(t, m)
+		if !contains(args, c.want) {
+			t.Errorf("validationActions %v: args %v lack %s", c.given, args, c.want)
+		}
+		if n := countPrefix(args, "--validation-actions="); n != 1 {
+			t.Errorf("validationActions %v: %d --validation-actions flags", c.given, n)
+		}
+	}
+}
+
+func countPrefix(args []string, prefix string) int {
+	n := 0
+	for _, a := range args {
+		if strings.HasPrefix(a, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// The notes show the rollout that fits the actions installed: from Deny, how
+// to start gently; from Warn or Audit, where the errors are and how to end
+// with Deny. Both show how to audit the policies already stored.
+func TestNotesShowTheRollout(t *testing.T) {
+	if HelmOnPath() {
+		t.Skip("helm template does not print NOTES.txt")
+	}
+	audit := "kubectl get asmegresstrafficpolicies -A -o yaml | asm-egress-webhook check -f -"
+	cases := []struct {
+		actions interface{}
+		want    []string
+		not     []string
+	}{
+		{[]string{"Deny"}, []string{"Validation actions: Deny.", "--set policy.validationActions=Audit", audit}, []string{"--set policy.validationActions=Deny"}},
+		{[]string{"Audit"}, []string{"Validation actions: Audit.", "validate.asmegresstrafficpolicies.istio.alibabacloud.com/validation-errors", `grep '"validation audit"'`, "--set policy.validationActions=Deny", audit}, []string{`"Warning:" line`}},
+		{[]string{"Warn"}, []string{"Validation actions: Warn.", `"Warning:" line`, "--set policy.validationActions=Deny", audit}, []string{"validation-errors"}},
+	}
+	for _, c := range cases {
+		_, r := render(t, RenderOptions{Values: map[string]interface{}{"policy": map[string]interface{}{"validationActions": c.actions}}})
+		for _, w := range c.want {
+			if !strings.Contains(r.Notes, w) {
+				t.Errorf("%v: NOTES.txt lacks %q:\n%s", c.actions, w, r.Notes)
+			}
+		}
+		for _, w := range c.not {
+			if strings.Contains(r.Notes, w) {
+				t.Errorf("%v: NOTES.txt says %q:\n%s", c.actions, w, r.Notes)
+			}
 		}
 	}
 }
@@ -307,6 +376,12 @@ func TestBadValuesAreRefused(t *testing.T) {
 		"unknown certificate mode":        {"certificates": map[string]interface{}{"mode": "magic"}},
 		"secret mode without caBundle":    {"certificates": map[string]interface{}{"mode": "secret"}},
 		"empty policy namespace":          {"policy": map[string]interface{}{"namespace": ""}},
+		"Deny with Warn":                  {"policy": map[string]interface{}{"validationActions": []string{"Deny", "Warn"}}},
+		"Deny with Warn as a string":      {"policy": map[string]interface{}{"validationActions": "Warn,Deny"}},
+		"unknown validation action":       {"policy": map[string]interface{}{"validationActions": []string{"Enforce"}}},
+		"lowercase validation action":     {"policy": map[string]interface{}{"validationActions": []string{"deny"}}},
+		"no validation action":            {"policy": map[string]interface{}{"validationActions": []string{}}},
+		"validation action twice":         {"policy": map[string]interface{}{"validationActions": []string{"Audit", "Audit"}}},
 	}
 	for name, values := range cases {
 		t.Run(name, func(t *testing.T) {

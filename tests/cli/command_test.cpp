@@ -414,5 +414,270 @@ TEST(ReviewCommand, NeedsExactlyOneEndpoint) {
             2);
 }
 
+// --- Auditing what a cluster stores ------------------------------------------
+
+const fs::path kStoredList = kTestdata / "cli" / "stored-list.yaml";
+const fs::path kStoredListJson = kTestdata / "cli" / "stored-list.json";
+const std::string kItem2 = "(document 1, item 2: istio-egress/egress-by-egressgateway-b)";
+const std::string kFtp = "spec.egressRules[0].to[0].port.protocol";
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(CheckCommand, ListFromKubectlGetYamlIsCheckedItemByItem) {
+  // kubectl get asmegresstrafficpolicies -A -o yaml | asm-egress-webhook check -f -
+  const Outcome r = run({"check", "-f", "-"}, kStoredList);
+  EXPECT_EQ(r.status, 1) << "the invalid item passed:\n" << r.err;
+  EXPECT_EQ(count_of(r.err, "Error from server (Invalid)"), 1U) << r.err;
+  EXPECT_NE(r.err.find("error when applying \"STDIN\" " + kItem2 +
+                       ": The ASMEgressTrafficPolicy \"egress-by-egressgateway-b\" is invalid:\n* " +
+                       kFtp + ": Unsupported value: \"FTP\""),
+            std::string::npos)
+      << r.err;
+  // The list comes back as a list, its items as checked.
+  const auto out = documents(r.out);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].at("kind"), "List");
+  EXPECT_EQ(out[0].at("items").as_array().size(), 2U);
+}
+
+TEST(CheckCommand, KindListFromKubectlGetJsonIsCheckedItemByItem) {
+  const Outcome r = run({"check", "-f", kStoredListJson.string()});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(count_of(r.err, "Error from server (Invalid)"), 1U) << r.err;
+  EXPECT_NE(r.err.find("\"" + kStoredListJson.string() + "\" " + kItem2), std::string::npos)
+      << r.err;
+  const auto out = documents(r.out);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].at("kind"), "ASMEgressTrafficPolicyList");
+}
+
+TEST(CheckCommand, ValidItemsOfAListPass) {
+  std::string text = read_file(kStoredList);
+  const std::string ftp = "protocol: FTP";
+  text.replace(text.find(ftp), ftp.size(), "protocol: TCP");
+  const Outcome r = run({"check", "-f", write_temp("valid-list.yaml", text).string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST(CheckCommand, ItemsOfAListGetPortsAssigned) {
+  const json::value review = json::parse(read_file(kTestdata / "review-create-auto-ports.json"));
+  const json::value list = {{"apiVersion", "v1"},
+                            {"kind", "List"},
+                            {"items", json::array{review.at("request").at("object")}}};
+  const Outcome r = run({"check", "-f", write_temp("list.json", json::serialize(list)).string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(gateway_ports(documents(r.out).at(0).at("items").at(0)), kSeedAutoPorts);
+}
+
+TEST(CheckCommand, WarningsNameTheirObjectAndFile) {
+  const fs::path file = kTestdata / "seed-auto-ports.yaml";
+  const Outcome r = run({"check", "-f", file.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("Warning: istio-egress/egress-by-egressgateway-a in \"" + file.string() +
+                       "\" (document 1): spec.egressRules[0].to[4]: TCP to a domain name"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(CheckCommand, JsonOutputReportsEveryPolicy) {
+  const Outcome r = run({"check", "-o", "json", "-f", (kTestdata / "seed-auto-ports.yaml").string(),
+                         "-f", (kTestdata / "cli" / "denied.yaml").string(), "-f",
+                         kStoredList.string()});
+  EXPECT_EQ(r.status, 1) << "the exit status rules are the same";
+  EXPECT_TRUE(r.err.empty()) << "everything is in the report:\n" << r.err;
+  const json::value report = json::parse(r.out);  // one document
+  const json::array& objects = report.at("objects").as_array();
+  ASSERT_EQ(objects.size(), 4U) << r.out;
+
+  const json::object& seed = objects[0].as_object();
+  EXPECT_EQ(seed.at("file").as_string(), (kTestdata / "seed-auto-ports.yaml").string());
+  EXPECT_EQ(seed.at("document"), 1);
+  EXPECT_TRUE(seed.at("item").is_null());
+  EXPECT_EQ(seed.at("namespace"), "istio-egress");
+  EXPECT_EQ(seed.at("name"), "egress-by-egressgateway-a");
+  EXPECT_EQ(seed.at("operation"), "CREATE");
+  EXPECT_EQ(seed.at("allowed"), true);
+  EXPECT_TRUE(seed.at("errors").as_array().empty());
+  EXPECT_EQ(seed.at("warnings").as_array().size(), 1U);
+  std::map<std::string, std::int64_t> allocated;
+  for (const auto& p : seed.at("allocatedPorts").as_array()) {
+    allocated[std::string(p.at("field").as_string())] = p.at("port").as_int64();
+  }
+  EXPECT_EQ(allocated, (std::map<std::string, std::int64_t>{
+                           {"spec.egressRules[0].to[0].byEgressGateway.port", 10000},
+                           {"spec.egressRules[0].to[1].byEgressGateway.port", 10001},
+                           {"spec.egressRules[0].to[2].byEgressGateway.port", 10000},
+                           {"spec.egressRules[0].to[3].byEgressGateway.port", 10002},
+                           {"spec.egressRules[0].to[4].byEgressGateway.port", 10003}}));
+
+  const json::object& denied = objects[1].as_object();
+  EXPECT_EQ(denied.at("allowed"), false);
+  EXPECT_EQ(denied.at("name"), "wrong-name");
+  EXPECT_EQ(denied.at("namespace"), "default");
+  const json::array& errors = denied.at("errors").as_array();
+  ASSERT_EQ(errors.size(), 4U);
+  EXPECT_EQ(errors[0], (json::value{{"field", "spec.egressRules[0].to[0].port.number"},
+                                    {"type", "FieldValueInvalid"},
+                                    {"message", "Invalid value: \"80\": must be an integer"}}));
+
+  EXPECT_EQ(objects[2].at("item"), 1);
+  EXPECT_EQ(objects[2].at("allowed"), true);
+  EXPECT_EQ(objects[3].at("item"), 2);
+  EXPECT_EQ(objects[3].at("document"), 1);
+  EXPECT_EQ(objects[3].at("name"), "egress-by-egressgateway-b");
+  EXPECT_EQ(objects[3].at("allowed"), false);
+  EXPECT_EQ(objects[3].at("errors").at(0).at("field").as_string(), kFtp);
+}
+
+TEST(CheckCommand, JsonOutputOfAdmittedPoliciesIsExit0) {
+  const Outcome r = run({"check", "-o", "json", "-f", (kTestdata / "seed-http.yaml").string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("objects").as_array().size(), 1U);
+}
+
+TEST(CheckCommand, JsonOutputPrintsNothingWhenAnInputIsUnreadable) {
+  const Outcome r = run({"check", "-o", "json", "-f", (kTestdata / "seed-http.yaml").string(), "-f",
+                         "/nonexistent/policy.yaml"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_EQ(run({"check", "-o", "table"}).status, 2);
+}
+
+// --- Updates of stored policies ---------------------------------------------
+
+std::string labelled_item_2() {
+  std::string text = read_file(kStoredList);
+  const std::string at = "    resourceVersion: \"1202\"\n";
+  text.replace(text.find(at), at.size(), at + "    labels:\n      team: files\n");
+  return text;
+}
+
+TEST(CheckCommand, OldStoredListRatchetsAnUnchangedError) {
+  const Outcome r = run({"check", "-f", write_temp("labelled.yaml", labelled_item_2()).string(),
+                         "--old", kStoredList.string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("Warning: istio-egress/egress-by-egressgateway-b in "),
+            std::string::npos);
+  EXPECT_NE(r.err.find("(document 1, item 2): " + kFtp + ": already invalid before this update"),
+            std::string::npos)
+      << r.err;
+
+  // The same field made wrong another way is a new error.
+  std::string smtp = labelled_item_2();
+  smtp.replace(smtp.find("protocol: FTP"), 13, "protocol: SMTP");
+  const Outcome changed =
+      run({"check", "-f", write_temp("smtp.yaml", smtp).string(), "--old", kStoredList.string()});
+  EXPECT_EQ(changed.status, 1) << changed.err;
+  EXPECT_NE(changed.err.find("Unsupported value: \"SMTP\""), std::string::npos) << changed.err;
+  EXPECT_EQ(changed.err.find("\"FTP\""), std::string::npos) << changed.err;
+}
+
+// `check --old` answers as the server does for the UPDATE the API server
+// would send: the same allowed, the same warnings.
+TEST(CheckCommand, OldGivesTheServersAnswer) {
+  const auto items = [](const std::string& yaml) {
+    return documents(yaml).at(0).at("items").as_array();
+  };
+  const json::array old_items = items(read_file(kStoredList));
+  const json::array new_items = items(labelled_item_2());
+  const json::value review = {
+      {"apiVersion", "admission.k8s.io/v1"},
+      {"kind", "AdmissionReview"},
+      {"request",
+       {{"uid", "u-1"},
+        {"kind", {{"group", "istio.alibabacloud.com"}, {"version", "v1beta1"},
+                  {"kind", "ASMEgressTrafficPolicy"}}},
+        {"operation", "UPDATE"},
+        {"name", "egress-by-egressgateway-b"},
+        {"namespace", "istio-egress"},
+        {"object", new_items.at(1)},
+        {"oldObject", old_items.at(1)}}}};
+  const Outcome server =
+      run({"review", "--validate"}, write_temp("update.json", json::serialize(review)));
+  ASSERT_EQ(server.status, 0) << server.err;
+  const json::value answer = json::parse(server.out).at("response");
+
+  const Outcome check =
+      run({"check", "-o", "json", "-f", write_temp("labelled.yaml", labelled_item_2()).string(),
+           "--old", kStoredList.string()});
+  ASSERT_EQ(check.status, 0) << check.err;
+  const json::value entry = json::parse(check.out).at("objects").at(1);
+  EXPECT_EQ(entry.at("operation"), "UPDATE");
+  EXPECT_EQ(entry.at("allowed"), answer.at("allowed"));
+  EXPECT_EQ(entry.at("warnings"), answer.at("warnings"));
+}
+
+TEST(CheckCommand, OldWithTheSameSpecAssignsNoPorts) {
+  // Stored with blank ports; a label is no reason to fill them.
+  const fs::path stored = kTestdata / "seed-auto-ports.yaml";
+  std::string labelled = read_file(stored);
+  const std::string at = "  namespace: istio-egress\n";
+  labelled.replace(labelled.find(at), at.size(), at + "  labels:\n    team: web\n");
+  const Outcome r = run({"check", "-f", write_temp("labelled-seed.yaml", labelled).string(),
+                         "--old", stored.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const auto& [name, port] : gateway_ports(documents(r.out).at(0))) {
+    EXPECT_EQ(port, 0) << name << " was given a port";
+  }
+}
+
+// --- Validation actions ------------------------------------------------------
+
+TEST(CheckCommand, WarnAdmitsWithTheErrorsAsWarnings) {
+  const fs::path file = kTestdata / "cli" / "denied.yaml";
+  const Outcome r = run({"check", "-f", file.string(), "--validation-actions", "Warn"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("Error from server"), std::string::npos) << r.err;
+  EXPECT_EQ(count_of(r.err, "Warning: "), 4U) << r.err;
+  EXPECT_NE(r.err.find("(document 1): metadata.namespace: Invalid value: \"default\""),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(CheckCommand, AuditAdmitsAndReportsTheAnnotations) {
+  const Outcome r = run({"check", "-o", "json", "-f", (kTestdata / "cli" / "denied.yaml").string(),
+                         "--validation-actions", "Audit"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  const json::value entry = json::parse(r.out).at("objects").at(0);
+  EXPECT_EQ(entry.at("allowed"), true);
+  EXPECT_EQ(entry.at("errors").as_array().size(), 4U);
+  const json::value annotated =
+      json::parse(entry.at("auditAnnotations").at("validation-errors").as_string());
+  EXPECT_EQ(annotated, entry.at("errors"));
+}
+
+TEST(ValidationActionsFlag, DenyWithWarnIsRefusedByEveryCommand) {
+  const std::vector<std::vector<std::string>> commands{
+      {"check", "-f", (kTestdata / "seed-http.yaml").string()},
+      {"review", "--validate"},
+      {"serve", "--secure-port", "0"},
+  };
+  for (auto args : commands) {
+    args.push_back("--validation-actions=Deny,Warn");
+    const Outcome r = run(args, kTestdata / "review-create-auto-ports.json");
+    EXPECT_EQ(r.status, 2) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("--validation-actions: must not contain both Deny and Warn"),
+              std::string::npos)
+        << args[0] << ": " << r.err;
+    EXPECT_TRUE(r.out.empty()) << args[0];
+  }
+}
+
+TEST(ValidationActionsFlag, WarnAndAuditTogetherAreAccepted) {
+  json::value review = json::parse(read_file(kTestdata / "review-create-auto-ports.json"));
+  review.at("request").at("object").at("metadata").at("namespace") = "default";
+  const Outcome r = run({"review", "--validate", "--validation-actions", "Warn,Audit"},
+                        write_temp("review-warn.json", json::serialize(review)));
+  EXPECT_EQ(r.status, 0) << r.err;
+  const json::value answer = json::parse(r.out).at("response");
+  EXPECT_EQ(answer.at("allowed"), true);
+  EXPECT_TRUE(answer.as_object().contains("warnings"));
+  EXPECT_TRUE(answer.as_object().contains("auditAnnotations"));
+}
+
 }  // namespace
 }  // namespace asmegress::cli

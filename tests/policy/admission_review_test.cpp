@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "policy/validation_actions.h"
 #include "tests/policy/test_support.h"
 
 namespace asmegress::policy::test {
@@ -372,6 +373,125 @@ TEST(AnswerReview, NamespaceSettingApplies) {
   const json resp = response_of(answer(review, kValidate, s), review, kValidate);
   EXPECT_EQ(resp.at("allowed"), false);
   EXPECT_EQ(resp.at("status").at("details").at("causes")[0].at("field"), "metadata.namespace");
+}
+
+// --- Validation actions ------------------------------------------------------
+
+Settings with_actions(bool deny, bool warn, bool audit) {
+  Settings s;
+  s.validation_actions = {deny, warn, audit};
+  return s;
+}
+
+TEST(AnswerReview, WarnAdmitsWithEveryErrorAsAWarning) {
+  const json review = review_of(load_json(kManyErrors));
+  const ReviewOutcome denied = answer(review, kValidate);
+  const json causes = response_of(denied, review, kValidate).at("status").at("details").at("causes");
+  const ReviewOutcome out = answer(review, kValidate, with_actions(false, true, false));
+  const json resp = response_of(out, review, kValidate);
+  EXPECT_EQ(resp.at("allowed"), true);
+  EXPECT_FALSE(resp.contains("status")) << resp.dump();
+  EXPECT_FALSE(resp.contains("auditAnnotations"));
+  ASSERT_TRUE(resp.contains("warnings")) << resp.dump();
+  // Every cause of the denial, field path first, in the same order.
+  std::vector<std::string> expected;
+  for (const auto& c : causes) {
+    expected.push_back(c.at("field").get<std::string>() + ": " + c.at("message").get<std::string>());
+  }
+  std::vector<std::string> got;
+  for (const auto& w : resp.at("warnings")) {
+    const std::string text = w;
+    if (text.rfind("spec.", 0) == 0 || text.rfind("metadata.", 0) == 0) got.push_back(text);
+  }
+  ASSERT_EQ(got.size(), expected.size()) << resp.dump(2);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const std::string& want = expected[i];
+    EXPECT_EQ(got[i], want.size() <= 120 ? want : want.substr(0, 117) + "...");
+  }
+  EXPECT_TRUE(out.summary.allowed);
+  EXPECT_EQ(out.summary.reason, "Invalid");
+  EXPECT_EQ(out.summary.status_code, 0);
+  EXPECT_TRUE(out.summary.actions.warn);
+  EXPECT_EQ(out.summary.errors, causes.size());
+}
+
+TEST(AnswerReview, AuditAdmitsWithTheErrorsInAuditAnnotations) {
+  const json review = review_of(with_ftp_protocol());
+  const ReviewOutcome out = answer(review, kValidate, with_actions(false, false, true));
+  const json resp = response_of(out, review, kValidate);
+  EXPECT_EQ(resp.at("allowed"), true);
+  EXPECT_FALSE(resp.contains("status"));
+  EXPECT_FALSE(resp.contains("warnings")) << resp.dump();
+  ASSERT_TRUE(resp.contains("auditAnnotations")) << resp.dump();
+  const json& annotations = resp.at("auditAnnotations");
+  ASSERT_EQ(annotations.size(), 1U);
+  ASSERT_TRUE(annotations.at("validation-errors").is_string()) << "a map of string to string";
+  const json errors = json::parse(annotations.at("validation-errors").get<std::string>());
+  EXPECT_EQ(errors, json::array({{{"field", "spec.egressRules[0].to[1].port.protocol"},
+                                  {"type", "FieldValueNotSupported"},
+                                  {"message", "Unsupported value: \"FTP\": supported values: "
+                                              "\"HTTP\", \"HTTPS\", \"TCP\""}}}));
+  EXPECT_EQ(out.summary.audit_errors, annotations.at("validation-errors"));
+  EXPECT_TRUE(out.summary.actions.audit);
+  EXPECT_FALSE(out.summary.actions.deny);
+}
+
+TEST(AnswerReview, ActionsCombine) {
+  const json review = review_of(with_ftp_protocol());
+  struct Case {
+    Settings settings;
+    bool allowed;
+    bool warnings;
+    bool annotations;
+  };
+  for (const Case& c : {Case{with_actions(false, true, true), true, true, true},
+                        Case{with_actions(true, false, true), false, false, true},
+                        Case{with_actions(true, false, false), false, false, false}}) {
+    const json resp = response_of(answer(review, kValidate, c.settings), review, kValidate);
+    const std::string actions = validation_actions_text(c.settings.validation_actions);
+    EXPECT_EQ(resp.at("allowed"), c.allowed) << actions;
+    EXPECT_EQ(resp.contains("status"), !c.allowed) << actions;
+    EXPECT_EQ(resp.contains("warnings"), c.warnings) << actions;
+    EXPECT_EQ(resp.contains("auditAnnotations"), c.annotations) << actions;
+  }
+}
+
+TEST(AnswerReview, WarnWarningsAreCapped) {
+  json object = load_json(kExplicitPorts);
+  auto& to = object["spec"]["egressRules"][0]["to"];
+  for (int i = 0; i < 60; ++i) {
+    to.push_back(make_entry("Bad_" + std::to_string(i), "HTTP", {"h" + std::to_string(i) + ".com"},
+                            80, json{{"port", 10000}}));
+  }
+  const json review = review_of(object);
+  const json resp = response_of(answer(review, kValidate, with_actions(false, true, false)), review,
+                                kValidate);
+  EXPECT_EQ(resp.at("allowed"), true);
+  const json& warnings = resp.at("warnings");
+  EXPECT_EQ(warnings.size(), 30U) << warnings.dump(2);
+  EXPECT_EQ(warnings.back(), "and 31 more errors");
+}
+
+TEST(AnswerReview, ActionsChangeNothingForAValidObject) {
+  for (const json& object : {load_json(kExplicitPorts), load_json(kSeedAutoPorts)}) {
+    const json review = review_of(object);
+    const std::string denying = answer(review, kValidate).body;
+    for (const Settings& s : {with_actions(false, true, false), with_actions(false, false, true),
+                              with_actions(false, true, true)}) {
+      EXPECT_EQ(answer(review, kValidate, s).body, denying);
+    }
+  }
+}
+
+TEST(AnswerReview, MutationRunsTheSameInEveryMode) {
+  for (const json& object : {load_json(kSeedAutoPorts), with_ftp_protocol(), load_json(kManyErrors)}) {
+    const json review = review_of(object);
+    const std::string denying = answer(review, kMutate).body;
+    for (const Settings& s : {with_actions(false, true, false), with_actions(false, false, true),
+                              with_actions(false, true, true), with_actions(true, false, true)}) {
+      EXPECT_EQ(answer(review, kMutate, s).body, denying);
+    }
+  }
 }
 
 // --- Malformed reviews -------------------------------------------------------

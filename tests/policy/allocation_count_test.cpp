@@ -82,5 +82,20 @@ TEST(AllocationCount, ValidatingReviewOfTheLargestSeedPolicy) {
   std::cout << "[ measured ] /validate: " << count << " heap allocations\n";
 }
 
+TEST(AllocationCount, ValidatingUpdateOfAValidPolicy) {
+  // Ratcheting reads oldObject only for an object with errors: a valid
+  // UPDATE parses the review once, and costs what a CREATE of its object
+  // does, give or take the larger metadata.
+  const std::string body = read_testdata("review-update-managed-fields.json");
+  ReviewOutcome outcome;
+  const long count = allocations_of(body, WebhookKind::Validating, outcome);
+  ASSERT_TRUE(outcome.well_formed);
+  ASSERT_TRUE(outcome.summary.allowed);
+  ASSERT_EQ(outcome.summary.operation, "UPDATE");
+  // 30 when written; reading oldObject for it as well makes 73.
+  EXPECT_LE(count, 40) << count << " allocations";
+  std::cout << "[ measured ] /validate UPDATE: " << count << " heap allocations\n";
+}
+
 }  // namespace
 }  // namespace asmegress::policy::test

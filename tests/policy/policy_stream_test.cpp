@@ -204,6 +204,20 @@ TEST(PolicyStream, AgreesOnEdgeCases) {
       {R"({"spec":{"egressRules":[{"from":[{"workloadSelector":{"a":1}}]}]}})", false},
       {R"({"spec":{"egressRules":[{"from":null,"to":null}],"byEgressGateway":null}})", true},
       {R"({"spec":{"byEgressGateway":{"name":"g","port":"p"}}})", false},
+      // A deletionTimestamp of any type but null marks a deleting object;
+      // twice, the DOM decides.
+      {R"({"metadata":{"name":"n","deletionTimestamp":"2024-05-01T10:00:00Z"}})", true},
+      {R"({"metadata":{"name":"n","deletionTimestamp":null}})", true},
+      {R"({"metadata":{"deletionTimestamp":{"s":[1]},"name":"n"}})", true},
+      {R"({"metadata":{"deletionTimestamp":[1]}})", true},
+      {R"({"metadata":{"deletionTimestamp":17}})", true},
+      {R"({"metadata":{"deletionTimestamp":-1.5}})", true},
+      {R"({"metadata":{"deletionTimestamp":false}})", true},
+      {R"({"metadata":{"deletionTimestamp":18446744073709551615}})", true},
+      {R"({"metadata":{"deletionTimestamp":"2024\u002d05"}})", true},
+      {R"({"metadata":{"deletionTimestamp":"a","deletionTimestamp":null}})", false},
+      // An escaped spec key is not where the text can say where spec is.
+      {R"({"sp\u0065c":{"egressRules":[]}})", false},
       {R"([])", false},
       {R"("text")", false},
       {"12", false},

@@ -53,7 +53,7 @@ inline std::string policy_text(const Policy& p) {
   put(out, "name", p.name);
   put(out, "generateName", p.generate_name);
   put(out, "namespace", p.namespace_name);
-  out << "\nauto=" << p.ports_auto_allocated << ' ';
+  out << "\nauto=" << p.ports_auto_allocated << " deleting=" << p.deleting << ' ';
   put(out, "metadata", p.metadata_member);
   put(out, "annotations", p.annotations_member);
   out << "marker=" << p.allocation_marker_member << " metadataFirst=" << p.metadata_before_spec

@@ -50,8 +50,11 @@ ServerConfig test_config(const std::filesystem::path& directory) {
   return config;
 }
 
-RunningServer::RunningServer(const std::function<void(ServerConfig&)>& configure)
-    : config_(test_config(directory_.path())), log_file_(directory_.path() / "server.log") {
+RunningServer::RunningServer(const std::function<void(ServerConfig&)>& configure,
+                             const policy::Settings& settings)
+    : config_(test_config(directory_.path())),
+      settings_(settings),
+      log_file_(directory_.path() / "server.log") {
   if (configure) configure(config_);
   logger_ = std::make_unique<Logger>(log_file_, 1);
   server_ = std::make_unique<Server>(config_, settings_, metrics_, *logger_);

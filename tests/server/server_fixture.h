@@ -42,7 +42,8 @@ ServerConfig test_config(const std::filesystem::path& directory);
 // The real server, in this process, on a free port.
 class RunningServer {
  public:
-  explicit RunningServer(const std::function<void(ServerConfig&)>& configure = {});
+  explicit RunningServer(const std::function<void(ServerConfig&)>& configure = {},
+                         const policy::Settings& settings = {});
   ~RunningServer();
 
   std::uint16_t port() const { return server_->port(); }

@@ -102,6 +102,38 @@ instead of producing a webhook that blocks the wrong namespace.
 {{- if not (has .Values.server.tlsMinVersion (list "VersionTLS12" "VersionTLS13")) -}}
 {{- fail (printf "server.tlsMinVersion must be VersionTLS12 or VersionTLS13, not %q" .Values.server.tlsMinVersion) -}}
 {{- end -}}
+{{- $actions := include "asm-egress-webhook.validationActions" . -}}
+{{- if not $actions -}}
+{{- fail "policy.validationActions must list at least one of Deny, Warn, Audit" -}}
+{{- end -}}
+{{- $list := splitList "," $actions -}}
+{{- range $list -}}
+{{- if not (has . (list "Deny" "Warn" "Audit")) -}}
+{{- fail (printf "policy.validationActions: %q is not one of Deny, Warn, Audit" .) -}}
+{{- end -}}
+{{- end -}}
+{{- if ne (len $list) (len (uniq $list)) -}}
+{{- fail (printf "policy.validationActions lists an action twice: %s" $actions) -}}
+{{- end -}}
+{{- if and (has "Deny" $list) (has "Warn" $list) -}}
+{{- fail "policy.validationActions must not contain both Deny and Warn (the errors would be repeated in the denial and in its warnings); roll out with Warn or Audit, then Deny" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+policy.validationActions as the server's flag takes it, "Warn,Audit": from
+a list ([Warn, Audit]) or from a string (--set policy.validationActions=Warn).
+*/}}
+{{- define "asm-egress-webhook.validationActions" -}}
+{{- $given := .Values.policy.validationActions -}}
+{{- if kindIs "string" $given -}}
+{{- $given = splitList "," $given -}}
+{{- end -}}
+{{- $actions := list -}}
+{{- range $given -}}
+{{- $actions = append $actions (trim (toString .)) -}}
+{{- end -}}
+{{- join "," $actions -}}
 {{- end -}}
 
 {{/*

@@ -1,0 +1,163 @@
+#include "policy/ratchet.h"
+
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "policy/decode.h"
+#include "policy/review_parser.h"
+#include "policy/validate.h"
+
+namespace asmegress::policy {
+namespace {
+
+namespace json = boost::json;
+
+// SipHash-1-3 (the keyed hash Rust's HashMap uses against the same threat):
+// with a key nobody outside the process knows, a request cannot choose
+// errors whose hashes collide and make matching quadratic. The key changes
+// the hashes only, never which errors match, so every replica answers alike.
+class SipHash13 {
+ public:
+  static std::uint64_t hash(std::string_view data) {
+    static const std::array<std::uint64_t, 2> key = [] {
+      std::random_device device;
+      std::array<std::uint64_t, 2> k{};
+      for (auto& word : k) {
+        word = (static_cast<std::uint64_t>(device()) << 32) ^ device();
+      }
+      return k;
+    }();
+    std::uint64_t v0 = key[0] ^ 0x736f6d6570736575ULL;
+    std::uint64_t v1 = key[1] ^ 0x646f72616e646f6dULL;
+    std::uint64_t v2 = key[0] ^ 0x6c7967656e657261ULL;
+    std::uint64_t v3 = key[1] ^ 0x7465646279746573ULL;
+    auto round = [&] {
+      v0 += v1;
+      v1 = std::rotl(v1, 13);
+      v1 ^= v0;
+      v0 = std::rotl(v0, 32);
+      v2 += v3;
+      v3 = std::rotl(v3, 16);
+      v3 ^= v2;
+      v0 += v3;
+      v3 = std::rotl(v3, 21);
+      v3 ^= v0;
+      v2 += v1;
+      v1 = std::rotl(v1, 17);
+      v1 ^= v2;
+      v2 = std::rotl(v2, 32);
+    };
+    const char* p = data.data();
+    std::size_t left = data.size();
+    for (; left >= 8; p += 8, left -= 8) {
+      std::uint64_t m = 0;
+      std::memcpy(&m, p, 8);
+      v3 ^= m;
+      round();
+      v0 ^= m;
+    }
+    std::uint64_t last = static_cast<std::uint64_t>(data.size()) << 56;
+    for (std::size_t i = 0; i < left; ++i) {
+      last |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    }
+    v3 ^= last;
+    round();
+    v0 ^= last;
+    v2 ^= 0xff;
+    round();
+    round();
+    round();
+    return v0 ^ v1 ^ v2 ^ v3;
+  }
+  std::size_t operator()(const std::string& key) const {
+    return static_cast<std::size_t>(hash(key));
+  }
+};
+
+void append_part(std::string& key, std::string_view part) {
+  const std::uint64_t size = part.size();
+  char bytes[sizeof size];
+  std::memcpy(bytes, &size, sizeof size);
+  key.append(bytes, sizeof bytes);
+  key.append(part);
+}
+
+// Everything that makes two errors the same, as one string: each part with
+// its length before it, so that no two different errors give the same key.
+std::string key_of(const FieldError& e) {
+  std::string key;
+  key.reserve(2 + 3 * 8 + e.field.size() + e.detail.size() +
+              (e.bad_value ? e.bad_value->size() : 0));
+  key += static_cast<char>(e.type);
+  key += e.bad_value ? '1' : '0';
+  append_part(key, e.field);
+  append_part(key, e.bad_value.value_or(std::string()));
+  append_part(key, e.detail);
+  return key;
+}
+
+const json::value* non_null_member(const json::value& v, std::string_view key) {
+  const json::object* o = v.if_object();
+  if (o == nullptr) return nullptr;
+  const json::value* m = o->if_contains(key);
+  return m == nullptr || m->is_null() ? nullptr : m;
+}
+
+FieldErrors errors_of(DecodedPolicy&& decoded, const Settings& settings) {
+  FieldErrors errors = std::move(decoded.errors);
+  std::vector<std::string> warnings;  // the old object's are not this request's
+  validate(decoded.policy, settings, errors, warnings);
+  return errors;
+}
+
+}  // namespace
+
+void ratchet(FieldErrors& errors, const FieldErrors& old_errors, FieldErrors& unchanged) {
+  if (errors.empty() || old_errors.empty()) return;
+  std::unordered_map<std::string, std::size_t, SipHash13> old;  // key -> errors left to match
+  old.reserve(old_errors.size());
+  for (const FieldError& e : old_errors) ++old[key_of(e)];
+  FieldErrors introduced;
+  introduced.reserve(errors.size());
+  for (FieldError& e : errors) {
+    const auto found = old.find(key_of(e));
+    if (found != old.end() && found->second > 0) {
+      --found->second;
+      unchanged.push_back(std::move(e));
+    } else {
+      introduced.push_back(std::move(e));
+    }
+  }
+  errors = std::move(introduced);
+}
+
+std::optional<FieldErrors> old_object_errors(std::string_view review_text,
+                                             const json::storage_ptr& storage,
+                                             std::size_t max_depth, const Settings& settings) {
+  // As for request.object: decoded as it is read when it decodes cleanly,
+  // else built and decoded from the value, whose errors say what is wrong.
+  ParsedReview parsed =
+      parse_review(review_text, storage, max_depth, OldObject::Build, Objects::Stream);
+  if (parsed.error) return std::nullopt;
+  if (auto& old = parsed.old_object; old && old->done() && !old->failed()) {
+    if (old->absent()) return std::nullopt;
+    return errors_of(DecodedPolicy{std::move(old->policy()), {}}, settings);
+  }
+  if (!parsed.old_object) return std::nullopt;  // no oldObject member
+  parsed = parse_review(review_text, storage, max_depth, OldObject::Build, Objects::Build);
+  if (parsed.error) return std::nullopt;
+  const json::value* request = non_null_member(parsed.value, "request");
+  const json::value* old_object = request ? non_null_member(*request, "oldObject") : nullptr;
+  if (old_object == nullptr) return std::nullopt;
+  return errors_of(decode_policy(*old_object), settings);
+}
+
+}  // namespace asmegress::policy
