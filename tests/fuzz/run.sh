@@ -42,7 +42,8 @@ cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "${targets[@]/#/fuzz_}" >"$
 echo "built ${targets[*]} in $(( $(date +%s) - build_started ))s ($build)"
 
 python3 "$here/make_corpus.py" "$root/tests/testdata" "$build/seeds"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+# A small quarantine: ASan's default 256 MiB would count against the RSS limit.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:quarantine_size_mb=8:thread_local_quarantine_size_kb=64}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 # The same limits as tests/fuzz/CMakeLists.txt: inputs reach past every limit
@@ -59,7 +60,7 @@ for target in "${targets[@]}"; do
   log="$build/$target.log"
   status=0
   "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb="$rss_limit_mb" \
-    -max_len="${max_len[$target]}" -print_final_stats=1 -artifact_prefix="$artifacts" \
+    -max_len="${max_len[$target]}" -len_control=0 -print_final_stats=1 -artifact_prefix="$artifacts" \
     -dict="$here/dict/$target.dict" "$corpus" "$build/seeds/$target" "$here/regressions/$target" \
     >"$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -39,13 +39,23 @@ TEST(Limits, ConnectionsOverTheLimitMakeRoom) {
   // The connection that had sent a request is unaffected.
   EXPECT_EQ(first->request("GET", "/healthz", {}, {}).result_int(), 200u);
   EXPECT_EQ(server.metrics().connections_evicted(), 1u);
-  // Both left have sent requests: the one idle the longest makes room next.
+  // Both left have sent requests: one of them, idle, makes room next (the
+  // one idle the longest, as the server saw it: a connection is idle only
+  // once its answer is written, which can be a moment after the client has
+  // it, so which one is a matter of timing here; ConnectionTracker's own
+  // test holds the order).
   auto fourth = server.client();
   fourth->connect();
   EXPECT_EQ(fourth->request("GET", "/healthz", {}, {}).result_int(), 200u);
-  EXPECT_TRUE(connection_is_closed_by_server(*third));
-  EXPECT_EQ(first->request("GET", "/healthz", {}, {}).result_int(), 200u);
   EXPECT_EQ(server.metrics().connections_evicted(), 2u);
+  auto answers = [](TlsClient& client) {
+    try {
+      return client.request("GET", "/healthz", {}, {}).result_int() == 200u;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  EXPECT_NE(answers(*first), answers(*third)) << "exactly one of the two made room";
 }
 
 TEST(Limits, IncompleteHeaderTimesOut) {
