@@ -36,6 +36,13 @@ void add_policy_flags(CLI::App& command, policy::Settings& settings) {
       ->delimiter(',')
       ->check(CLI::Range(1, 65535))
       ->group("Policy");
+  command
+      .add_option("--max-review-memory", settings.max_review_memory,
+                  "Bytes of memory one review may take to be decided (the server answers 413 "
+                  "beyond)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40))
+      ->group("Policy");
 }
 
 }  // namespace asmegress::cli

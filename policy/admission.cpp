@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "policy/admission_review.h"
+#include "policy/capped_arena.h"
 #include "policy/decode.h"
 #include "policy/json_pointer.h"
 #include "policy/json_text.h"
@@ -298,12 +299,10 @@ ValidationResult validate_policy(const json::value& object, const json::value* /
   return validate_decoded(decode_policy(object), settings);
 }
 
-ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
-                            const Settings& settings) {
-  // Everything of one review lives in one arena, freed at once at the end;
-  // the first part of it is on the stack, enough for a typical policy.
-  alignas(std::max_align_t) unsigned char initial[16 * 1024];
-  json::monotonic_resource arena(initial, sizeof initial);
+// answer_review, with everything of the review in `arena`: past its cap, this
+// throws MemoryCapExceeded.
+static ReviewOutcome decide(std::string_view request_body, WebhookKind webhook,
+                            const Settings& settings, CappedArena& arena) {
   json::storage_ptr storage(&arena);
   // Validation does not read the old object (see validate_policy).
   const OldObject old_mode =
@@ -392,6 +391,26 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   response.warnings = &warnings;
   out.body = serialize_admission_response(request, response);
   return out;
+}
+
+static ReviewOutcome too_large(std::size_t cap) {
+  ReviewOutcome out = malformed("the review is too large to decide: it needs more than " +
+                                std::to_string(cap) + " bytes of memory (--max-review-memory)");
+  out.too_large = true;
+  return out;
+}
+
+ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
+                            const Settings& settings) {
+  // Everything of one review lives in one arena, freed at once at the end;
+  // the first part of it is on the stack, enough for a typical policy.
+  alignas(std::max_align_t) unsigned char initial[16 * 1024];
+  CappedArena arena(initial, sizeof initial, settings.max_review_memory);
+  try {
+    return decide(request_body, webhook, settings, arena);
+  } catch (const MemoryCapExceeded&) {
+    return too_large(settings.max_review_memory);
+  }
 }
 
 }  // namespace asmegress::policy

@@ -39,8 +39,12 @@ struct ReviewSummary {
 // The answer to one HTTP request carrying an AdmissionReview.
 struct ReviewOutcome {
   // False when the body is not an AdmissionReview we can answer; the server
-  // answers HTTP 400 with `body` (a plain-text message saying what is wrong).
+  // answers HTTP 400 with `body` (a plain-text message saying what is wrong),
+  // or 413 when `too_large`.
   bool well_formed = true;
+  // Deciding would take more memory than Settings::max_review_memory; `body`
+  // names the limit. well_formed is false too.
+  bool too_large = false;
   // The serialised AdmissionReview response (well_formed), or the message.
   std::string body;
   ReviewSummary summary;

@@ -1,0 +1,101 @@
+// The memory cap of one review (Settings::max_review_memory): past it the
+// answer says the review is too large, naming the limit; at it, the answer is
+// the one an unlimited engine gives. Peak heap use per hostile shape is
+// measured in allocation_count_test.cpp, which owns operator new.
+
+#include <cstddef>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "policy/admission.h"
+#include "tests/policy/review_shapes.h"
+#include "tests/policy/test_support.h"
+
+namespace asmegress::policy::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+ReviewOutcome answer_with_cap(const std::string& body, WebhookKind webhook, std::size_t cap) {
+  Settings settings;
+  settings.max_review_memory = cap;
+  return answer_review(body, webhook, settings);
+}
+
+// The smallest cap at which the review is answered rather than refused.
+std::size_t smallest_cap(const std::string& body, WebhookKind webhook) {
+  std::size_t low = 0;  // refused at or below, unless 0 answers
+  std::size_t high = kDefaultMaxReviewMemory;
+  if (!answer_with_cap(body, webhook, 0).too_large) return 0;
+  EXPECT_FALSE(answer_with_cap(body, webhook, high).too_large) << "not answered at the default";
+  while (high - low > 1) {
+    const std::size_t mid = low + (high - low) / 2;
+    if (answer_with_cap(body, webhook, mid).too_large) {
+      low = mid;
+    } else {
+      high = mid;
+    }
+  }
+  return high;
+}
+
+struct Review {
+  std::string name;
+  std::string body;
+};
+
+std::vector<Review> reviews() {
+  const std::size_t n = 300;
+  return {
+      {"create_with_a_type_error", shapes::review("CREATE", shapes::stored_policy(n, true))},
+      {"update_with_a_type_error",
+       shapes::review("UPDATE", shapes::stored_policy(n, true), shapes::stored_policy(n, false))},
+  };
+}
+
+TEST(ReviewMemory, PastTheCapTheReviewIsTooLargeAndTheAnswerNamesTheLimit) {
+  const std::string body = shapes::review("CREATE", shapes::stored_policy(2000, true));
+  for (const WebhookKind webhook : {WebhookKind::Mutating, WebhookKind::Validating}) {
+    const ReviewOutcome out = answer_with_cap(body, webhook, 65536);
+    EXPECT_TRUE(out.too_large);
+    EXPECT_FALSE(out.well_formed);
+    EXPECT_THAT(out.body, HasSubstr("65536 bytes"));
+    EXPECT_THAT(out.body, HasSubstr("--max-review-memory"));
+    // Under the default cap the same review is answered.
+    const ReviewOutcome answered = answer_review(body, webhook, Settings{});
+    EXPECT_FALSE(answered.too_large);
+    EXPECT_TRUE(answered.well_formed) << answered.body;
+  }
+}
+
+// One byte past: the smallest cap that answers a review answers it exactly
+// as the default does; one byte less refuses it.
+TEST(ReviewMemory, TheSmallestCapThatAnswersGivesTheSameAnswer) {
+  for (const Review& r : reviews()) {
+    for (const WebhookKind webhook : {WebhookKind::Mutating, WebhookKind::Validating}) {
+      SCOPED_TRACE(r.name + (webhook == WebhookKind::Mutating ? " /mutate" : " /validate"));
+      ASSERT_TRUE(answer_review(r.body, webhook, Settings{}).well_formed);
+      const std::size_t cap = smallest_cap(r.body, webhook);
+      ASSERT_GT(cap, 0U) << "the review never left the stack buffer: too small a test";
+      const ReviewOutcome at = answer_with_cap(r.body, webhook, cap);
+      const ReviewOutcome below = answer_with_cap(r.body, webhook, cap - 1);
+      EXPECT_FALSE(at.too_large);
+      EXPECT_TRUE(below.too_large);
+      EXPECT_EQ(at.body, answer_review(r.body, webhook, Settings{}).body);
+      // More room never refuses it.
+      for (const std::size_t more : {std::size_t{1}, std::size_t{4096}, std::size_t{1} << 20}) {
+        EXPECT_FALSE(answer_with_cap(r.body, webhook, cap + more).too_large) << more;
+      }
+      std::cout << "[ measured ] " << r.name
+                << (webhook == WebhookKind::Mutating ? " /mutate" : " /validate") << ": "
+                << r.body.size() << " bytes, smallest cap " << cap << "\n";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace asmegress::policy::test
