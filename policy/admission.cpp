@@ -150,6 +150,11 @@ void auto_allocated_op(const Policy& policy, PatchText& patch) {
   patch.add(policy.allocation_marker_member ? "replace" : "add", path, value);
 }
 
+// Whether an object was decoded as it was read, or, read again, would be.
+bool decodes_as_read(const std::optional<PolicyStream>& object) {
+  return object && object->done() && !object->failed();
+}
+
 // Whether every object the review needs was decoded as it was read.
 bool streamed(const ParsedReview& parsed) {
   const auto& object = parsed.object;
@@ -314,7 +319,18 @@ static ReviewOutcome decide(std::string_view request_body, WebhookKind webhook,
   ParsedReview parsed =
       parse_review(request_body, storage, kMaxJsonDepth, old_mode, Objects::Stream);
   if (!parsed.error && !streamed(parsed)) {
-    parsed = parse_review(request_body, storage, kMaxJsonDepth, old_mode, Objects::Build);
+    // Nothing of the first parse is used again: its memory goes back before
+    // the second, so that a review that falls back is not held twice. An
+    // object that did decode as it was read is decoded so again, rather
+    // than built: usually only the new object of an UPDATE has the error.
+    const Objects object = decodes_as_read(parsed.object) && !parsed.object->absent()
+                               ? Objects::Stream
+                               : Objects::Build;
+    const Objects old_object =
+        decodes_as_read(parsed.old_object) ? Objects::Stream : Objects::Build;
+    parsed = {};
+    arena.release();
+    parsed = parse_review(request_body, storage, kMaxJsonDepth, old_mode, object, old_object);
   }
   if (parsed.error) {
     return malformed("the body is not valid JSON: " + parsed.error.message() + " (at byte " +

@@ -41,11 +41,12 @@ class ReviewHandler {
   static constexpr std::size_t max_key_size = json::string::max_size();
   static constexpr std::size_t max_string_size = json::string::max_size();
 
-  ReviewHandler(const json::storage_ptr& storage, OldObject old_object, Objects objects,
-                std::string_view text)
+  ReviewHandler(const json::storage_ptr& storage, OldObject old_object, Objects object,
+                Objects old_objects, std::string_view text)
       : stack_(storage),
         skip_old_object_(old_object == OldObject::Skip),
-        stream_objects_(objects == Objects::Stream),
+        stream_object_(object == Objects::Stream),
+        stream_old_object_(old_objects == Objects::Stream),
         text_(text) {}
 
   json::value_stack& stack() { return stack_; }
@@ -135,7 +136,7 @@ class ReviewHandler {
         keep = listed(kRequestKeys, key) && !(skip_old_object_ && key == "oldObject");
         if (key == "object" || key == "oldObject") {
           next_ = Level::Object;
-          if (keep && stream_objects_) {
+          if (keep && (key == "object" ? stream_object_ : stream_old_object_)) {
             stream(key == "object" ? object_ : old_object_);
             next_ = Level::Whole;
             key_parts_.clear();
@@ -292,7 +293,8 @@ class ReviewHandler {
 
   json::value_stack stack_;
   bool skip_old_object_;
-  bool stream_objects_;
+  bool stream_object_;
+  bool stream_old_object_;
   std::string_view text_;
   std::optional<PolicyStream> object_;
   std::optional<PolicyStream> old_object_;
@@ -312,11 +314,17 @@ class ReviewHandler {
 
 ParsedReview parse_review(std::string_view text, json::storage_ptr storage, std::size_t max_depth,
                           OldObject old_object, Objects objects) {
+  return parse_review(text, std::move(storage), max_depth, old_object, objects, objects);
+}
+
+ParsedReview parse_review(std::string_view text, json::storage_ptr storage, std::size_t max_depth,
+                          OldObject old_object, Objects object, Objects old_objects) {
   json::parse_options options;
   options.max_depth = max_depth;
   // The value, and the value stack it is built on, come from `storage`; the
   // parser's own small stack is on the heap, as in stream_parser.
-  json::basic_parser<ReviewHandler> parser(options, storage, old_object, objects, text);
+  json::basic_parser<ReviewHandler> parser(options, storage, old_object, object, old_objects,
+                                            text);
   parser.handler().stack().reset(storage);
 
   // The value is moved into one of the same storage, so nothing is copied.

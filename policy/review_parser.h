@@ -45,5 +45,10 @@ struct ParsedReview {
 ParsedReview parse_review(std::string_view text, boost::json::storage_ptr storage,
                           std::size_t max_depth, OldObject old_object = OldObject::Build,
                           Objects objects = Objects::Build);
+// The same, with request.object read as `object` and request.oldObject (when
+// it is read) as `old_objects`.
+ParsedReview parse_review(std::string_view text, boost::json::storage_ptr storage,
+                          std::size_t max_depth, OldObject old_object, Objects object,
+                          Objects old_objects);
 
 }  // namespace asmegress::policy

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -95,6 +96,27 @@ TEST(ReviewMemory, TheSmallestCapThatAnswersGivesTheSameAnswer) {
                 << r.body.size() << " bytes, smallest cap " << cap << "\n";
     }
   }
+}
+
+// An UPDATE whose new object has a type error: only that object is built
+// for decode_policy; the stored one is decoded as it is read, again.
+TEST(ReviewMemory, OnlyTheObjectThatDoesNotDecodeAsReadIsBuilt) {
+  const std::size_t n = 2000;
+  const std::string good = shapes::stored_policy(n, false);
+  const std::string bad = shapes::stored_policy(n, true);
+  const std::string one_bad = shapes::review("UPDATE", bad, good);
+  const std::string both_bad = shapes::review("UPDATE", bad, bad);
+  const std::size_t one = smallest_cap(one_bad, WebhookKind::Mutating);
+  const std::size_t both = smallest_cap(both_bad, WebhookKind::Mutating);
+  EXPECT_LT(one, both - both / 5) << "one " << one << ", both " << both;
+  // And the answer is the one mutate_policy gives on the whole objects.
+  const boost::json::value review = boost::json::parse(one_bad);
+  const ReviewOutcome out = answer_review(one_bad, WebhookKind::Mutating, {});
+  ASSERT_TRUE(out.well_formed) << out.body.substr(0, 300);
+  const MutationResult want =
+      mutate_policy(review.at("request").at("object"), &review.at("request").at("oldObject"), {});
+  EXPECT_EQ(out.summary.allowed, want.errors.empty());
+  EXPECT_EQ(out.summary.ports_allocated, want.ports_allocated);
 }
 
 }  // namespace
