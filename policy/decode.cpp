@@ -68,7 +68,9 @@ constexpr std::array<std::string_view, 2> kUpgradeKeys{"enabled", "port"};
 // type and reading the rest.
 class Decoder {
  public:
-  explicit Decoder(FieldErrors& errors) : errors_(errors) {}
+  // The lists decoded draw on `allocator`.
+  Decoder(FieldErrors& errors, const ArenaAllocator<Policy>& allocator)
+      : errors_(errors), allocator_(allocator) {}
 
   // Rules, sources and destinations decoded so far fit the budget. A 7 MiB
   // request of empty entries ("{},{},...") would otherwise decode into more
@@ -202,7 +204,7 @@ class Decoder {
   }
 
   Source source(const json::value* v, const LazyPath& path) {
-    Source s;
+    Source s(allocator_);
     const auto [namespace_name, selector] = members(object(v, path, &s.presence), kSourceKeys);
     s.namespace_name = string(namespace_name, LazyPath(path, "namespace"));
     const LazyPath selector_path(path, "workloadSelector");
@@ -217,7 +219,7 @@ class Decoder {
   }
 
   Destination destination(const json::value* v, const LazyPath& path) {
-    Destination d;
+    Destination d(allocator_);
     unsigned there = 0;
     const auto [name, hosts, port, gateway_ref, upgrade] =
         members(object(v, path, &d.presence), kDestinationKeys, &there);
@@ -226,9 +228,12 @@ class Decoder {
 
     const LazyPath hosts_path(path, "hosts");
     if (const json::array* a = array(hosts, hosts_path, d.hosts_presence)) {
-      d.hosts.reserve(a->size());
+      // Every host's type is checked; only those that can be valid are kept.
+      d.host_count = a->size();
+      d.hosts.reserve(std::min(a->size(), kMaxHosts));
       for (std::size_t k = 0; k < a->size(); ++k) {
-        d.hosts.push_back(string(&(*a)[k], LazyPath(hosts_path, k)).value);
+        auto host = string(&(*a)[k], LazyPath(hosts_path, k)).value;
+        if (k < kMaxHosts) d.hosts.push_back(host);
       }
     }
 
@@ -250,7 +255,7 @@ class Decoder {
   }
 
   EgressRule rule(const json::value* v, const LazyPath& path, std::size_t rule_index) {
-    EgressRule r;
+    EgressRule r(allocator_);
     r.index = rule_index;
     const auto [name, from, to] = members(object(v, path, &r.presence), kRuleKeys);
     r.name = string(name, LazyPath(path, "name"));
@@ -281,6 +286,7 @@ class Decoder {
 
  private:
   FieldErrors& errors_;
+  ArenaAllocator<Policy> allocator_;
   std::size_t items_ = 0;
   bool budget_reported_ = false;
 };
@@ -288,8 +294,11 @@ class Decoder {
 }  // namespace
 
 DecodedPolicy decode_policy(const json::value& object) {
-  DecodedPolicy out;
-  Decoder d(out.errors);
+  // The model draws on the value's own storage: the review's arena, in
+  // answer_review.
+  const ArenaAllocator<Policy> allocator(object.storage().get());
+  DecodedPolicy out{Policy(allocator), {}};
+  Decoder d(out.errors, allocator);
   Policy& p = out.policy;
 
   unsigned there = 0;

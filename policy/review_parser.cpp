@@ -44,6 +44,7 @@ class ReviewHandler {
   ReviewHandler(const json::storage_ptr& storage, OldObject old_object, Objects object,
                 Objects old_objects, std::string_view text)
       : stack_(storage),
+        stack_storage_(storage.get()),
         skip_old_object_(old_object == OldObject::Skip),
         stream_object_(object == Objects::Stream),
         stream_old_object_(old_objects == Objects::Stream),
@@ -197,7 +198,7 @@ class ReviewHandler {
     if (decoder) {
       decoder->fail();
     } else {
-      decoder.emplace(text_);
+      decoder.emplace(text_, stack_storage_);
     }
     feed_next_ = &*decoder;
   }
@@ -292,6 +293,7 @@ class ReviewHandler {
   }
 
   json::value_stack stack_;
+  json::memory_resource* stack_storage_;  // the decoders' lists draw on it too
   bool skip_old_object_;
   bool stream_object_;
   bool stream_old_object_;

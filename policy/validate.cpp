@@ -225,17 +225,18 @@ class PolicyValidator {
   // `entry` is d.path().
   void hosts(const Destination& d, const FieldPath& entry, bool wildcard_allowed) {
     const FieldPath path = entry.child("hosts");
-    if (missing(d.hosts_presence, d.hosts.empty())) {
+    if (missing(d.hosts_presence, d.host_count == 0)) {
       errors_.push_back(FieldError::required(path, "at least one host"));
     }
-    if (d.hosts.size() > kMaxHosts) {
-      errors_.push_back(FieldError::too_many(path, d.hosts.size(), kMaxHosts));
+    if (d.host_count > kMaxHosts) {
+      errors_.push_back(FieldError::too_many(path, d.host_count, kMaxHosts));
     }
     std::set<std::string_view> seen;
     bool any_domain = false;
     // Past the limit one TooMany says it all: an error per host would let a
     // request of repeated hosts grow into an answer many times its size.
-    const std::size_t checked = std::min(d.hosts.size(), kMaxHosts);
+    // Decoding keeps no more.
+    const std::size_t checked = d.hosts.size();
     for (std::size_t k = 0; k < checked; ++k) {
       if (!d.hosts[k]) continue;
       const std::string_view host = *d.hosts[k];
@@ -264,7 +265,7 @@ class PolicyValidator {
       add_warning(warnings_, entry.str() +
                                  ": TCP to a domain name needs ASM's DNS proxy to be enabled");
     }
-    if (d.hosts.size() > 1) {
+    if (d.host_count > 1) {
       add_warning(warnings_, path.str() + ": all hosts of one entry must resolve to the same IP");
     }
   }

@@ -20,7 +20,6 @@ std::string expected_policy_name(const Settings& settings, std::string_view gate
 
 // Gateway port limits, shared with the allocator.
 inline constexpr std::int64_t kMaxPort = 65535;
-inline constexpr std::size_t kMaxHosts = 50;
 inline constexpr std::size_t kMaxGatewayNameLength = 32;
 inline constexpr std::size_t kMaxWarningLength = 120;
 
