@@ -204,11 +204,23 @@ DecodedPolicy decoded(Policy* streamed, const json::value* value) {
 // A person reads these; past a hundred, more of them help no one, and a
 // hostile request could turn a few bytes per entry into a huge answer.
 void cap_errors(FieldErrors& errors) {
-  if (errors.size() <= kMaxReportedErrors) return;
-  const std::size_t omitted = errors.size() - kMaxReportedErrors;
+  if (errors.reported() <= kMaxReportedErrors) return;
+  const std::size_t omitted = errors.reported() - kMaxReportedErrors;
   errors.resize(kMaxReportedErrors);
+  errors.set_omitted(0);
   errors.push_back({ErrorType::TooMany, "<object>", std::to_string(omitted),
                     "more errors not shown; fix the ones above first"});
+}
+
+// Warnings reach kubectl one line each: a policy of many multi-host entries
+// would otherwise draw thousands. Applied once, to all an answer carries.
+void cap_warnings(Warnings& warnings) {
+  if (warnings.reported() <= kMaxReportedWarnings) return;
+  const std::size_t omitted = warnings.reported() - kMaxReportedWarnings;
+  warnings.resize(kMaxReportedWarnings);
+  warnings.set_omitted(0);
+  warnings.push_back("and " + std::to_string(omitted) +
+                     (omitted == 1 ? " more warning" : " more warnings"));
 }
 
 // The ports to fill in and the patch that fills them, from the decoded object
@@ -301,7 +313,9 @@ MutationResult mutate_policy(const json::value& object, const json::value* old_o
 
 ValidationResult validate_policy(const json::value& object, const json::value* /*old_object*/,
                                  Operation /*operation*/, const Settings& settings) {
-  return validate_decoded(decode_policy(object), settings);
+  ValidationResult result = validate_decoded(decode_policy(object), settings);
+  cap_warnings(result.warnings);
+  return result;
 }
 
 // answer_review, with everything of the review in `arena`: past its cap, this
@@ -376,7 +390,7 @@ static ReviewOutcome decide(std::string_view request_body, WebhookKind webhook,
                                                          : is_egress_policy(*request.object);
 
   FieldErrors errors;
-  std::vector<std::string> warnings;
+  Warnings warnings;
   std::string patch;
   if (webhook == WebhookKind::Mutating && mutable_object) {
     const DecodedPolicy object = decoded(streamed_object, request.object);
@@ -400,6 +414,7 @@ static ReviewOutcome decide(std::string_view request_body, WebhookKind webhook,
 
   s.allowed = errors.empty();
   s.status_code = s.allowed ? 0 : 422;
+  cap_warnings(warnings);
   s.warnings = warnings.size();
   response.allowed = s.allowed;
   response.errors = &errors;

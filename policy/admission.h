@@ -63,7 +63,7 @@ struct MutationResult {
   std::string patch_json;     // RFC 6902 operations from the input to `object`, as
                               // JSON text ("" when none)
   FieldErrors errors;         // why mutation could not be done (e.g. range exhausted)
-  std::vector<std::string> warnings;
+  Warnings warnings;
   std::size_t ports_allocated = 0;
 };
 MutationResult mutate_policy(const boost::json::value& object,
@@ -71,10 +71,12 @@ MutationResult mutate_policy(const boost::json::value& object,
 
 // Validation reports at most this many errors, then one saying how many more.
 inline constexpr std::size_t kMaxReportedErrors = 100;
+// An answer carries at most this many warnings, then one saying how many more.
+inline constexpr std::size_t kMaxReportedWarnings = 30;
 
 struct ValidationResult {
   FieldErrors errors;
-  std::vector<std::string> warnings;
+  Warnings warnings;
 };
 // No rule reads old_object today, and the validating webhook does not even
 // parse request.oldObject (OldObject::Skip in answer_review): a rule that

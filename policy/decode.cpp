@@ -83,9 +83,11 @@ class Decoder {
     }
     if (!budget_reported_) {
       budget_reported_ = true;
-      errors_.push_back({ErrorType::TooMany, list.get().str(), std::nullopt,
-                         "the policy may hold at most " + std::to_string(kMaxDecodedItems) +
-                             " rules, sources and destinations in all"});
+      errors_.report([&] {
+        return FieldError{ErrorType::TooMany, list.get().str(), std::nullopt,
+                          "the policy may hold at most " + std::to_string(kMaxDecodedItems) +
+                              " rules, sources and destinations in all"};
+      });
     }
     return false;
   }
@@ -133,7 +135,7 @@ class Decoder {
       return o;
     }
     if (presence != nullptr) *presence = Presence::WrongType;
-    errors_.push_back(FieldError::invalid(path.get(), *v, "must be an object"));
+    errors_.report([&] { return FieldError::invalid(path.get(), *v, "must be an object"); });
     return nullptr;
   }
 
@@ -145,7 +147,7 @@ class Decoder {
       return a;
     }
     presence = Presence::WrongType;
-    errors_.push_back(FieldError::invalid(path.get(), *v, "must be an array"));
+    errors_.report([&] { return FieldError::invalid(path.get(), *v, "must be an array"); });
     return nullptr;
   }
 
@@ -156,7 +158,7 @@ class Decoder {
     if (const auto* s = v->if_string()) {
       f.value.emplace(s->data(), s->size());
     } else {
-      errors_.push_back(FieldError::invalid(path.get(), *v, "must be a string"));
+      errors_.report([&] { return FieldError::invalid(path.get(), *v, "must be a string"); });
     }
     return f;
   }
@@ -168,7 +170,7 @@ class Decoder {
     if (const auto* b = v->if_bool()) {
       f.value = *b;
     } else {
-      errors_.push_back(FieldError::invalid(path.get(), *v, "must be a boolean"));
+      errors_.report([&] { return FieldError::invalid(path.get(), *v, "must be a boolean"); });
     }
     return f;
   }
@@ -185,10 +187,11 @@ class Decoder {
       if (*u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
         f.value = static_cast<std::int64_t>(*u);
       } else {
-        errors_.push_back(FieldError::invalid(path.get(), *v, "must be between 1 and 65535"));
+        errors_.report(
+            [&] { return FieldError::invalid(path.get(), *v, "must be between 1 and 65535"); });
       }
     } else {
-      errors_.push_back(FieldError::invalid(path.get(), *v, "must be an integer"));
+      errors_.report([&] { return FieldError::invalid(path.get(), *v, "must be an integer"); });
     }
     return f;
   }

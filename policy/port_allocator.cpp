@@ -129,10 +129,12 @@ PortAllocation allocate_ports(const Policy& policy, const Policy* old_policy,
         ++next;
       }
       if (next > kLastAllocatedPort) {
-        out.errors.push_back(FieldError::forbidden(
-            d.path().child("byEgressGateway").child("port"),
-            "no free gateway port left in " + std::to_string(kFirstAllocatedPort) + "-" +
-                std::to_string(kLastAllocatedPort) + " to assign"));
+        out.errors.report([&] {
+          return FieldError::forbidden(d.path().child("byEgressGateway").child("port"),
+                                       "no free gateway port left in " +
+                                           std::to_string(kFirstAllocatedPort) + "-" +
+                                           std::to_string(kLastAllocatedPort) + " to assign");
+        });
         continue;
       }
       used.insert(next);

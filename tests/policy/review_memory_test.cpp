@@ -50,7 +50,7 @@ struct Review {
 };
 
 std::vector<Review> reviews() {
-  const std::size_t n = 300;
+  const std::size_t n = 100;
   return {
       {"create_decoded_as_read", shapes::review("CREATE", shapes::stored_policy(n, false))},
       {"create_with_a_type_error", shapes::review("CREATE", shapes::stored_policy(n, true))},
@@ -58,8 +58,8 @@ std::vector<Review> reviews() {
        shapes::review("UPDATE", shapes::stored_policy(n, false), shapes::stored_policy(n, false))},
       {"update_with_a_type_error",
        shapes::review("UPDATE", shapes::stored_policy(n, true), shapes::stored_policy(n, false))},
-      {"shared_ports", shapes::shared_ports(100)},
-      {"auto_allocation", shapes::auto_allocation(2000)},
+      {"shared_ports", shapes::shared_ports(20)},
+      {"auto_allocation", shapes::auto_allocation(500)},
   };
 }
 
@@ -108,7 +108,7 @@ TEST(ReviewMemory, TheSmallestCapThatAnswersGivesTheSameAnswer) {
 // the second, so a type error in the last entry (the first parse decoded all
 // the rest) needs no more memory than one in the first entry.
 TEST(ReviewMemory, AReviewThatFallsBackIsNotHeldTwice) {
-  const std::size_t n = 2000;
+  const std::size_t n = 500;
   std::string last = shapes::stored_policy(n, false);
   std::string first = last;
   const auto type_error = [](std::string& object, std::size_t at, std::size_t size) {
@@ -130,7 +130,7 @@ TEST(ReviewMemory, AReviewThatFallsBackIsNotHeldTwice) {
 // An UPDATE whose new object has a type error: only that object is built
 // for decode_policy; the stored one is decoded as it is read, again.
 TEST(ReviewMemory, OnlyTheObjectThatDoesNotDecodeAsReadIsBuilt) {
-  const std::size_t n = 2000;
+  const std::size_t n = 500;
   const std::string good = shapes::stored_policy(n, false);
   const std::string bad = shapes::stored_policy(n, true);
   const std::string one_bad = shapes::review("UPDATE", bad, good);
