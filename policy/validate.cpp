@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
-#include <set>
+#include <cstdint>
+#include <functional>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
 #include <boost/json/value.hpp>
@@ -33,10 +32,44 @@ std::string shortened(std::string text) {
   return text;
 }
 
+// The hosts an entry's sharing of a gateway port is checked with: at most
+// the first kMaxHosts (an entry with more is invalid anyway), none of the
+// wrong type.
+template <typename Visit>
+void for_each_host(const Destination& d, Visit&& visit) {
+  for (const auto& host : d.hosts) {
+    if (host) visit(*host);
+  }
+}
+
+// In document order.
+bool before(const Destination* a, const Destination* b) {
+  return a->rule_index < b->rule_index ||
+         (a->rule_index == b->rule_index && a->to_index < b->to_index);
+}
+const Destination* earliest(const Destination* a, const Destination* b) {
+  if (a == nullptr) return b;
+  if (b == nullptr) return a;
+  return before(a, b) ? a : b;
+}
+
+// The first entries met that use a port, or a host on a port: the first of
+// all, and the first whose destination differs from the first's. Whatever
+// destination a later entry has, the earliest of the two that is not that
+// destination is the earliest of all that are not.
+struct FirstUsers {
+  const Destination* first = nullptr;
+  const Destination* other = nullptr;
+};
+
 class PolicyValidator {
  public:
-  PolicyValidator(const Settings& settings, FieldErrors& errors, Warnings& warnings)
-      : settings_(settings), errors_(errors), warnings_(warnings) {}
+  PolicyValidator(const Policy& p, const Settings& settings, FieldErrors& errors,
+                  Warnings& warnings)
+      : settings_(settings),
+        errors_(errors),
+        warnings_(warnings),
+        names_(ArenaAllocator<std::string_view>(p.rules.get_allocator())) {}
 
   void run(const Policy& p) {
     type_meta(p);
@@ -163,6 +196,9 @@ class PolicyValidator {
     }
     std::size_t with_port = 0;
     std::size_t blank = 0;
+    std::size_t destinations = 0;
+    for (const auto& r : p.rules) destinations += r.to.size();
+    names_.reserve(destinations);
     for (const auto& r : p.rules) {
       if (r.presence == Presence::Present) rule(r);
       for (const auto& d : r.to) {
@@ -256,17 +292,16 @@ class PolicyValidator {
     if (d.host_count > kMaxHosts) {
       report([&] { return FieldError::too_many(path, d.host_count, kMaxHosts); });
     }
-    std::set<std::string_view> seen;
-    bool any_domain = false;
     // Past the limit one TooMany says it all: an error per host would let a
     // request of repeated hosts grow into an answer many times its size.
     // Decoding keeps no more.
-    const std::size_t checked = d.hosts.size();
-    for (std::size_t k = 0; k < checked; ++k) {
+    const std::array<bool, kMaxHosts> repeated = repeated_hosts(d);
+    bool any_domain = false;
+    for (std::size_t k = 0; k < d.hosts.size(); ++k) {
       if (!d.hosts[k]) continue;
       const std::string_view host = *d.hosts[k];
       const FieldPath host_path = path.index(k);
-      if (!seen.insert(host).second) {
+      if (repeated[k]) {
         report([&] { return FieldError::duplicate(host_path, host); });
         continue;
       }
@@ -298,6 +333,24 @@ class PolicyValidator {
     if (d.host_count > 1) {
       warn([&] { return path.str() + ": all hosts of one entry must resolve to the same IP"; });
     }
+  }
+
+  // Which of the hosts kept repeat an earlier one of the entry: sorted on the
+  // stack, with no allocation, for the one or two hosts most entries have
+  // and the fifty they may have.
+  static std::array<bool, kMaxHosts> repeated_hosts(const Destination& d) {
+    std::array<bool, kMaxHosts> repeated{};
+    if (d.hosts.size() < 2) return repeated;
+    std::array<std::pair<std::string_view, std::size_t>, kMaxHosts> sorted;
+    std::size_t n = 0;
+    for (std::size_t k = 0; k < d.hosts.size(); ++k) {
+      if (d.hosts[k]) sorted[n++] = {*d.hosts[k], k};
+    }
+    std::sort(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(n));
+    for (std::size_t i = 1; i < n; ++i) {
+      if (sorted[i].first == sorted[i - 1].first) repeated[sorted[i].second] = true;
+    }
+    return repeated;
   }
 
   void port_number(const Field<std::int64_t>& f, const FieldPath& path) {
@@ -374,25 +427,73 @@ class PolicyValidator {
   }
 
   // Entries that share a gateway port must be told apart by the gateway:
-  // HTTP and HTTPS by host, TCP not at all.
+  // HTTP and HTTPS by host, TCP not at all. An entry conflicts with the
+  // earliest entry before it on its port that is another destination and
+  // either is TCP, or has another protocol, or shares a host with it. Found
+  // through the first users of each port, of each protocol on it and of each
+  // host on it, so that the check costs the same for every entry, however
+  // many share its port.
   void sharing(const Policy& p) {
-    std::unordered_map<std::int64_t, std::vector<const Destination*>> by_port;
+    std::size_t entries = 0;
+    std::size_t host_uses = 0;
     for (const auto& r : p.rules) {
       for (const auto& d : r.to) {
-        if (d.gateway_port() != GatewayPort::Set || !d.gateway.port.has() || !known_protocol(d.port.protocol) ||
-            d.hosts.empty() || !d.hosts.front()) {
-          continue;
-        }
-        auto& earlier = by_port[*d.gateway.port.value];
-        if (auto conflict = first_conflict(d, earlier); !conflict.empty()) {
-          report([&] {
-            return FieldError::invalid(d.path().child("byEgressGateway").child("port"),
-                                       *d.gateway.port.value, conflict);
-          });
-        }
-        earlier.push_back(&d);
+        if (!shares(d)) continue;
+        ++entries;
+        host_uses += d.hosts.size();
       }
     }
+    if (entries == 0) return;
+    const ArenaAllocator<char> allocator(p.rules.get_allocator());
+    ArenaHashMap<std::int64_t, PortUsers> ports(allocator);
+    ArenaHashMap<PortHost, FirstUsers, PortHostHash> hosts_on_ports(allocator);
+    // Reserved once: the arena does not reuse what a rehash gives back.
+    ports.reserve(entries);
+    hosts_on_ports.reserve(host_uses);
+    for (const auto& r : p.rules) {
+      for (const auto& d : r.to) {
+        if (!shares(d)) continue;
+        const std::int64_t port = *d.gateway.port.value;
+        PortUsers& users = ports[port];
+        const Destination* conflict = first_conflict(d, users, port, hosts_on_ports);
+        if (conflict != nullptr) {
+          report([&] {
+            return FieldError::invalid(d.path().child("byEgressGateway").child("port"), port,
+                                       conflict_detail(d, *conflict));
+          });
+        }
+        add_user(users.all, d);
+        const Destination*& of_protocol = users.by_protocol[protocol_slot(d)];
+        if (of_protocol == nullptr) of_protocol = &d;
+        for_each_host(d, [&](std::string_view host) {
+          add_user(hosts_on_ports[PortHost{port, host}], d);
+        });
+      }
+    }
+  }
+
+  // Whether an entry takes part in the sharing check.
+  static bool shares(const Destination& d) {
+    return d.gateway_port() == GatewayPort::Set && d.gateway.port.has() &&
+           known_protocol(d.port.protocol) && !d.hosts.empty() && d.hosts.front();
+  }
+
+  struct PortUsers {
+    FirstUsers all;
+    std::array<const Destination*, kProtocols.size()> by_protocol{};
+  };
+  using PortHost = std::pair<std::int64_t, std::string_view>;
+  struct PortHostHash {
+    std::size_t operator()(const PortHost& k) const noexcept {
+      return std::hash<std::string_view>{}(k.second) ^
+             (static_cast<std::size_t>(k.first) * 0x9E3779B97F4A7C15ULL);
+    }
+  };
+
+  static std::size_t protocol_slot(const Destination& d) {
+    return static_cast<std::size_t>(
+        std::find(kProtocols.begin(), kProtocols.end(), *d.port.protocol.value) -
+        kProtocols.begin());
   }
 
   static bool same_destination(const Destination& a, const Destination& b) {
@@ -400,29 +501,58 @@ class PolicyValidator {
            *a.hosts.front() == *b.hosts.front() && a.port.number.value == b.port.number.value;
   }
 
-  static std::string first_conflict(const Destination& d,
-                                    const std::vector<const Destination*>& earlier) {
+  static void add_user(FirstUsers& users, const Destination& d) {
+    if (users.first == nullptr) {
+      users.first = &d;
+    } else if (users.other == nullptr && !same_destination(*users.first, d)) {
+      users.other = &d;
+    }
+  }
+
+  // The earliest of `users` that is another destination than d.
+  static const Destination* other_than(const FirstUsers& users, const Destination& d) {
+    if (users.first != nullptr && !same_destination(*users.first, d)) return users.first;
+    return users.other;
+  }
+
+  static const Destination* first_conflict(
+      const Destination& d, const PortUsers& users, std::int64_t port,
+      const ArenaHashMap<PortHost, FirstUsers, PortHostHash>& hosts_on_ports) {
+    // Every other destination, for a TCP entry.
+    if (*d.port.protocol.value == "TCP") return other_than(users.all, d);
+    // Any entry of another protocol is another destination.
+    const Destination* conflict = nullptr;
+    const std::size_t own = protocol_slot(d);
+    for (std::size_t slot = 0; slot < users.by_protocol.size(); ++slot) {
+      if (slot != own) conflict = earliest(conflict, users.by_protocol[slot]);
+    }
+    for_each_host(d, [&](std::string_view host) {
+      const auto it = hosts_on_ports.find(PortHost{port, host});
+      if (it != hosts_on_ports.end()) conflict = earliest(conflict, other_than(it->second, d));
+    });
+    return conflict;
+  }
+
+  // Why d may not share its port with `e`, the entry first_conflict found.
+  static std::string conflict_detail(const Destination& d, const Destination& e) {
     const std::string_view protocol = *d.port.protocol.value;
-    for (const Destination* e : earlier) {
-      if (same_destination(d, *e)) continue;
-      const std::string_view other = *e->port.protocol.value;
-      if (protocol == "TCP" || other == "TCP") {
-        return "already used by " + e->path().str() +
-               "; a TCP service needs a gateway port of its own";
-      }
-      if (protocol != other) {
-        return "already used by " + e->path().str() + " (" + std::string(other) +
-               "); entries sharing a gateway port must have the same protocol";
-      }
-      for (const auto& host : d.hosts) {
-        if (!host) continue;
-        if (std::find(e->hosts.begin(), e->hosts.end(), host) != e->hosts.end()) {
-          return "already used by " + e->path().str() + " for host " + quote(*host) +
-                 "; entries sharing a gateway port must not share a host";
-        }
+    const std::string_view other = *e.port.protocol.value;
+    if (protocol == "TCP" || other == "TCP") {
+      return "already used by " + e.path().str() +
+             "; a TCP service needs a gateway port of its own";
+    }
+    if (protocol != other) {
+      return "already used by " + e.path().str() + " (" + std::string(other) +
+             "); entries sharing a gateway port must have the same protocol";
+    }
+    // The first host of d that e has: at most fifty by fifty.
+    for (const auto& host : d.hosts) {
+      if (host && std::find(e.hosts.begin(), e.hosts.end(), host) != e.hosts.end()) {
+        return "already used by " + e.path().str() + " for host " + quote(*host) +
+               "; entries sharing a gateway port must not share a host";
       }
     }
-    return {};
+    return "already used by " + e.path().str();  // not reached: e shares a host
   }
 
   template <typename Make>
@@ -437,7 +567,7 @@ class PolicyValidator {
   const Settings& settings_;
   FieldErrors& errors_;
   Warnings& warnings_;
-  std::set<std::string_view> names_;
+  ArenaHashSet<std::string_view> names_;
 };
 
 }  // namespace
@@ -449,7 +579,7 @@ std::string expected_policy_name(const Settings& settings, std::string_view gate
 
 void validate(const Policy& policy, const Settings& settings, FieldErrors& errors,
               Warnings& warnings) {
-  PolicyValidator(settings, errors, warnings).run(policy);
+  PolicyValidator(policy, settings, errors, warnings).run(policy);
 }
 
 }  // namespace asmegress::policy
