@@ -168,6 +168,36 @@ TEST(Sharing, HostsPastTheFiftiethAreNotCompared) {
             "spec.egressRules[0].to[1].hosts: Too many: 60: must have at most 50 items");
 }
 
+// --- Allocation at scale -----------------------------------------------------
+
+// The whole range handed out, lowest first: 9,984 services of their own
+// fill it (16 of its ports are Istio's); 16 more are refused, one error
+// each.
+TEST(Allocation, TheWholeRangeThenOneErrorPerServiceLeft) {
+  auto services = [](int n) {
+    std::vector<json> to;
+    for (int i = 0; i < n; ++i) {
+      to.push_back(make_entry("svc-" + std::to_string(i), i % 2 == 0 ? "HTTPS" : "TCP",
+                              {"s" + std::to_string(i) + ".example.com"}, 443));
+    }
+    return make_policy({to});
+  };
+  const MutationResult full = mutate_policy(to_boost(services(9984)), nullptr, {});
+  ASSERT_TRUE(full.errors.empty()) << describe(full.errors);
+  EXPECT_EQ(full.ports_allocated, 9984U);
+  const json result = to_nl(full.object);
+  EXPECT_EQ(gateway_port(result, 0, 0), 10001);
+  EXPECT_EQ(gateway_port(result, 0, 4998), 14999);
+  EXPECT_EQ(gateway_port(result, 0, 4999), 15003);  // 15000-15002 are Istio's
+  EXPECT_EQ(gateway_port(result, 0, 9983), 20000);
+
+  const MutationResult over = mutate_policy(to_boost(services(10000)), nullptr, {});
+  ASSERT_EQ(over.errors.size(), 16U);
+  EXPECT_EQ(over.errors.front().field, "spec.egressRules[0].to[9984].byEgressGateway.port");
+  EXPECT_EQ(over.errors.back().field, "spec.egressRules[0].to[9999].byEgressGateway.port");
+  EXPECT_TRUE(over.patch_json.empty());
+}
+
 // --- What a decision reports -------------------------------------------------
 
 json multi_host_policy(std::size_t entries) {
