@@ -7,8 +7,12 @@
 //     request.object gives exactly the object mutate_policy returns, and
 //     mutating that object again yields no patch (mutation is idempotent);
 //   - the validating endpoint never answers with a patch;
-//   - parse_review builds what Boost.JSON's whole-DOM parse builds with the
-//     unread members erased, or fails with the same error at the same byte;
+//   - parse_review builds what Boost.JSON's whole-DOM parse builds cut down
+//     to what the engine reads (review_reference.h), or fails with the same
+//     error at the same byte;
+//   - the engine reads the same of that cut review as of the whole one:
+//     read_admission_request's answer, and decode_policy's errors and Policy
+//     of both objects;
 //   - where PolicyStream decodes request.object or request.oldObject,
 //     decode_policy on the whole DOM finds no error and the same Policy.
 #include <cstddef>
@@ -16,11 +20,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/json.hpp>
 #include <nlohmann/json.hpp>
 
 #include "policy/admission.h"
+#include "policy/admission_review.h"
 #include "policy/decode.h"
 #include "policy/review_parser.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -176,6 +182,30 @@ void check_review_parse(std::string_view body, asmegress::policy::OldObject old_
   }
 }
 
+void check_cut_reads_alike(std::string_view body) {
+  json::error_code ec;
+  const json::value whole = parse(body, ec);
+  if (ec) return;
+  const json::value cut = asmegress::policy::test::cut_review(whole);
+  std::string difference;
+  ASM_FUZZ_CHECK(asmegress::policy::test::reads_alike(whole, cut, &difference), difference);
+  asmegress::policy::AdmissionRequest a;
+  asmegress::policy::AdmissionRequest b;
+  if (asmegress::policy::read_admission_request(whole, a) ||
+      asmegress::policy::read_admission_request(cut, b)) {
+    return;
+  }
+  for (const auto& [x, y] :
+       {std::pair{a.object, b.object}, std::pair{a.old_object, b.old_object}}) {
+    if (x == nullptr) continue;
+    const std::string px =
+        asmegress::policy::testing::policy_text(asmegress::policy::decode_policy(*x).policy);
+    const std::string py =
+        asmegress::policy::testing::policy_text(asmegress::policy::decode_policy(*y).policy);
+    ASM_FUZZ_CHECK(px == py, "the cut review decodes otherwise:\n" + px + "!=\n" + py);
+  }
+}
+
 void check_streamed_member(std::optional<asmegress::policy::PolicyStream>& stream,
                            const json::value& review, std::string_view key) {
   if (!stream || !stream->done() || stream->failed()) return;
@@ -213,6 +243,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   check_review_parse(body, asmegress::policy::OldObject::Build);
   check_review_parse(body, asmegress::policy::OldObject::Skip);
+  check_cut_reads_alike(body);
   check_stream(body);
   check_answer(body, asmegress::policy::WebhookKind::Mutating);
   check_answer(body, asmegress::policy::WebhookKind::Validating);

@@ -148,5 +148,51 @@ TEST(ReviewMemory, OnlyTheObjectThatDoesNotDecodeAsReadIsBuilt) {
   EXPECT_EQ(out.summary.ports_allocated, want.ports_allocated);
 }
 
+// The largest body the server takes, in shapes meant to make the engine
+// build or keep what it does not need: each answered in the right words, or
+// refused as too large, never more.
+TEST(ReviewMemory, HostileShapesOfTheLargestBodyAreAnsweredOrRefused) {
+  struct Case {
+    std::string name;
+    std::string body;
+    std::string mutate;    // "allowed", "413", or the start of a 400 message
+    std::string validate;  // the same, or a text the denial holds
+  };
+  const std::vector<Case> cases = {
+      {"3.6M zeros in request.kind", shapes::kind_zeros(shapes::kMaxBody),
+       "request.kind: required; must be an object", "request.kind: required; must be an object"},
+      {"2M empty hosts", shapes::empty_hosts(shapes::kMaxBody), "allowed",
+       R"(spec.egressRules[0].to[0].hosts: Too many: 2446)"},
+      {"2M {} destinations", shapes::empty_destinations(shapes::kMaxBody), "allowed",
+       "the policy may hold at most 20000 rules, sources and destinations in all"},
+      {"500k labels", shapes::many_labels(shapes::kMaxBody), "413", "413"},
+      {"a huge unknown array and a type error", shapes::unknown_array(shapes::kMaxBody), "allowed",
+       // One error, not in brackets: nothing of the array is read.
+       "is invalid: spec.egressRules[0].to[0].port.number: Invalid value: "},
+      {"deep nesting", shapes::deep_nesting(shapes::kMaxBody), "allowed", "more errors not shown"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ASSERT_LE(c.body.size(), shapes::kMaxBody);
+    ASSERT_GT(c.body.size(), shapes::kMaxBody - 2000);
+    for (const WebhookKind webhook : {WebhookKind::Mutating, WebhookKind::Validating}) {
+      const std::string& want = webhook == WebhookKind::Mutating ? c.mutate : c.validate;
+      const ReviewOutcome out = answer_review(c.body, webhook, {});
+      if (want == "413") {
+        EXPECT_TRUE(out.too_large) << out.body.substr(0, 300);
+      } else if (want == "allowed") {
+        EXPECT_TRUE(out.well_formed && out.summary.allowed) << out.body.substr(0, 300);
+      } else if (out.well_formed) {
+        EXPECT_FALSE(out.summary.allowed);
+        EXPECT_THAT(out.body, HasSubstr(want)) << out.body.substr(0, 2000);
+        EXPECT_LT(out.body.size(), 64U * 1024);
+      } else {
+        EXPECT_FALSE(out.too_large);
+        EXPECT_THAT(out.body, ::testing::StartsWith(want));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace asmegress::policy::test
