@@ -67,7 +67,9 @@ std::vector<std::size_t> sizes(const Family& f) {
   std::size_t n = f.first;
   std::size_t bytes = 0;
   for (; (bytes = f.make(n).size()) <= shapes::kMaxBody; n *= 2) out.push_back(n);
-  // Past the limit: shrink in proportion until it fits.
+  // Sizes in bytes reach the limit exactly; counts of entries past it
+  // shrink in proportion until the review fits.
+  if (f.by_bytes) return out;
   std::size_t largest = n * shapes::kMaxBody / bytes;
   while (largest > out.back() && f.make(largest).size() > shapes::kMaxBody) {
     largest -= std::max<std::size_t>(1, largest / 200);
@@ -99,6 +101,7 @@ void decide(benchmark::State& state, const std::string& body, WebhookKind webhoo
 // The console output, and a table of medians at the end.
 class TableReporter : public benchmark::ConsoleReporter {
  public:
+  TableReporter() : ConsoleReporter(OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
@@ -44,6 +45,13 @@ constexpr Expect array_of(Shape s) { return {Expect::Kind::Array, s}; }
 // dropped without being gathered when they come in parts.
 constexpr std::size_t kLongestKey = kAllocationAnnotation.size();
 
+// Whether a key is `name`: written out so that it compiles to a few
+// compares of words (string_view's == is left out of line in the switch
+// below, a call for each of its many comparisons).
+bool is(std::string_view key, std::string_view name) {
+  return key.size() == name.size() && std::memcmp(key.data(), name.data(), name.size()) == 0;
+}
+
 // The members the engine reads: read_admission_request of the review, and
 // decode_policy (with display_name and is_egress_policy) of its objects.
 // Everything else is dropped, and a container where the engine expects a
@@ -52,53 +60,53 @@ constexpr std::size_t kLongestKey = kAllocationAnnotation.size();
 Expect member(Shape object, std::string_view key) {
   switch (object) {
     case Shape::Review:
-      if (key == "apiVersion" || key == "kind") return kScalar;
-      if (key == "request") return object_of(Shape::Request);
+      if (is(key, "apiVersion") || is(key, "kind")) return kScalar;
+      if (is(key, "request")) return object_of(Shape::Request);
       return kDrop;
     case Shape::Request:
-      if (key == "uid" || key == "operation" || key == "name" || key == "namespace" ||
-          key == "dryRun") {
+      if (is(key, "uid") || is(key, "operation") || is(key, "name") || is(key, "namespace") ||
+          is(key, "dryRun")) {
         return kScalar;
       }
-      if (key == "kind") return object_of(Shape::RequestKind);
-      if (key == "object" || key == "oldObject") return object_of(Shape::Policy);
+      if (is(key, "kind")) return object_of(Shape::RequestKind);
+      if (is(key, "object") || is(key, "oldObject")) return object_of(Shape::Policy);
       return kDrop;
-    case Shape::RequestKind: return key == "group" || key == "kind" ? kScalar : kDrop;
+    case Shape::RequestKind: return is(key, "group") || is(key, "kind") ? kScalar : kDrop;
     case Shape::Policy:
-      if (key == "apiVersion" || key == "kind") return kScalar;
-      if (key == "metadata") return object_of(Shape::Metadata);
-      if (key == "spec") return object_of(Shape::Spec);
+      if (is(key, "apiVersion") || is(key, "kind")) return kScalar;
+      if (is(key, "metadata")) return object_of(Shape::Metadata);
+      if (is(key, "spec")) return object_of(Shape::Spec);
       return kDrop;
     case Shape::Metadata:
-      if (key == "name" || key == "generateName" || key == "namespace") return kScalar;
-      if (key == "annotations") return object_of(Shape::Annotations);
+      if (is(key, "name") || is(key, "generateName") || is(key, "namespace")) return kScalar;
+      if (is(key, "annotations")) return object_of(Shape::Annotations);
       return kDrop;
-    case Shape::Annotations: return key == kAllocationAnnotation ? kScalar : kDrop;
+    case Shape::Annotations: return is(key, kAllocationAnnotation) ? kScalar : kDrop;
     case Shape::Spec:
-      if (key == "byEgressGateway") return object_of(Shape::Gateway);
-      if (key == "egressRules") return array_of(Shape::Rules);
+      if (is(key, "byEgressGateway")) return object_of(Shape::Gateway);
+      if (is(key, "egressRules")) return array_of(Shape::Rules);
       return kDrop;
-    case Shape::Gateway: return key == "name" || key == "port" ? kScalar : kDrop;
+    case Shape::Gateway: return is(key, "name") || is(key, "port") ? kScalar : kDrop;
     case Shape::Rule:
-      if (key == "name") return kScalar;
-      if (key == "from") return array_of(Shape::Sources);
-      if (key == "to") return array_of(Shape::Destinations);
+      if (is(key, "name")) return kScalar;
+      if (is(key, "from")) return array_of(Shape::Sources);
+      if (is(key, "to")) return array_of(Shape::Destinations);
       return kDrop;
     case Shape::Source:
-      if (key == "namespace") return kScalar;
-      if (key == "workloadSelector") return object_of(Shape::Selector);
+      if (is(key, "namespace")) return kScalar;
+      if (is(key, "workloadSelector")) return object_of(Shape::Selector);
       return kDrop;
     case Shape::Selector: return kScalar;  // every label
     case Shape::Destination:
-      if (key == "name") return kScalar;
-      if (key == "hosts") return array_of(Shape::Hosts);
-      if (key == "port") return object_of(Shape::Port);
-      if (key == "byEgressGateway") return object_of(Shape::Gateway);
-      if (key == "httpsUpgrade") return object_of(Shape::Upgrade);
+      if (is(key, "name")) return kScalar;
+      if (is(key, "hosts")) return array_of(Shape::Hosts);
+      if (is(key, "port")) return object_of(Shape::Port);
+      if (is(key, "byEgressGateway")) return object_of(Shape::Gateway);
+      if (is(key, "httpsUpgrade")) return object_of(Shape::Upgrade);
       return kDrop;
     case Shape::Port:
-      return key == "name" || key == "number" || key == "protocol" ? kScalar : kDrop;
-    case Shape::Upgrade: return key == "enabled" || key == "port" ? kScalar : kDrop;
+      return is(key, "name") || is(key, "number") || is(key, "protocol") ? kScalar : kDrop;
+    case Shape::Upgrade: return is(key, "enabled") || is(key, "port") ? kScalar : kDrop;
     case Shape::Rules:
     case Shape::Sources:
     case Shape::Destinations:
@@ -227,8 +235,8 @@ class ReviewHandler {
     next_ = key_too_long_ ? kDrop : member(f.shape, key);
     key_size_ = 0;
     key_too_long_ = false;
-    if (f.shape == Shape::Request && (key == "object" || key == "oldObject")) {
-      const bool old = key == "oldObject";
+    if (f.shape == Shape::Request && (is(key, "object") || is(key, "oldObject"))) {
+      const bool old = is(key, "oldObject");
       if (old && skip_old_object_) {
         next_ = kDrop;
       } else if (old ? stream_old_object_ : stream_object_) {
@@ -242,8 +250,8 @@ class ReviewHandler {
       ++f.kept;
     }
     // The last of a rule's from (or to) members is the one the DOM keeps.
-    if (f.shape == Shape::Rule && key == "from") sources_kept_ = 0;
-    if (f.shape == Shape::Rule && key == "to") destinations_kept_ = 0;
+    if (f.shape == Shape::Rule && is(key, "from")) sources_kept_ = 0;
+    if (f.shape == Shape::Rule && is(key, "to")) destinations_kept_ = 0;
     return true;
   }
 
