@@ -25,7 +25,7 @@ CappedArena::CappedArena(unsigned char* buffer, std::size_t size, std::size_t ca
 void CappedArena::release() noexcept {
   while (blocks_ != nullptr) {
     Block* next = blocks_->next;
-    ::operator delete(blocks_, blocks_->size);
+    ::operator delete(blocks_);
     blocks_ = next;
   }
   next_ = address(buffer_);

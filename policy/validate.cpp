@@ -258,7 +258,10 @@ class PolicyValidator {
     const FieldPath path = s.path();
     required_label(s.namespace_name, path.child("namespace"));
     const FieldPath selector_path = path.child("workloadSelector");
-    for (const auto& [key, value] : s.selector) {
+    for (const auto& label : s.selector) {
+      // Not a structured binding: clang 14 cannot capture one in a lambda.
+      const std::string_view key = label.first;
+      const auto& value = label.second;
       if (auto e = label_key_error(key); !e.empty()) {
         report([&] { return FieldError::invalid(selector_path, key, std::string(e)); });
       }
