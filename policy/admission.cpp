@@ -184,6 +184,19 @@ std::string_view display_name(const AdmissionRequest& request, const Policy* str
   return string_at(request.object, "generateName");
 }
 
+// A request's names, as the answer and the summary repeat them. A Kubernetes
+// name has at most 253 characters (a DNS subdomain); a longer string is no
+// name the API server accepts, and is cut, on a character's boundary, with
+// "..." after it: repeated in full, a name of megabytes would be copied into
+// the summary and twice into a denial, outside the review's memory cap.
+constexpr std::size_t kMaxEchoedName = 253;
+std::string echoed(std::string_view s) {
+  if (s.size() <= kMaxEchoedName) return std::string(s);
+  std::size_t n = kMaxEchoedName;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0U) == 0x80U) --n;  // UTF-8 continuation
+  return std::string(s.substr(0, n)) + "...";
+}
+
 // An apiVersion of the group, any version, and the kind.
 bool names_egress_policy(std::string_view api_version, std::string_view kind) {
   return kind == kKind && api_version.starts_with(kGroup) && api_version.size() > kGroup.size() &&
@@ -364,11 +377,11 @@ static ReviewOutcome decide(std::string_view request_body, WebhookKind webhook,
   ReviewSummary& s = out.summary;
   s.api_version = request.api_version;
   s.uid = request.uid;
-  s.kind = request.kind;
-  s.namespace_name = request.namespace_name;
+  s.kind = echoed(request.kind);
+  s.namespace_name = echoed(request.namespace_name);
   s.operation = request.operation_text;
   s.dry_run = request.dry_run;
-  s.name = display_name(request, streamed_object);
+  s.name = echoed(display_name(request, streamed_object));
 
   AdmissionResponse response;
   response.object_name = s.name;

@@ -148,6 +148,28 @@ TEST(ReviewMemory, OnlyTheObjectThatDoesNotDecodeAsReadIsBuilt) {
   EXPECT_EQ(out.summary.ports_allocated, want.ports_allocated);
 }
 
+// Names of megabytes: not copied whole into the summary and the answer (a
+// denial names the object twice), but cut past the 253 characters a
+// Kubernetes name may have, on a character's boundary.
+TEST(ReviewMemory, LongNamesAreCutWhereTheyAreRepeated) {
+  const std::string name = std::string(252, 'a') + "\u00e9" + std::string(1 << 20, 'b');
+  std::string object = shapes::stored_policy(3, false);
+  object.replace(object.find("egress-by-egressgateway-a"), 25, name);
+  std::string body = shapes::review("CREATE", object);
+  body.replace(body.find(R"("name":"egress-by-egressgateway-a")"), 34, R"("name":"")");
+  body.replace(body.find(R"("namespace":"istio-egress")"), 26, R"("namespace":")" + name + '"');
+  const ReviewOutcome out = answer_review(body, WebhookKind::Validating, {});
+  ASSERT_TRUE(out.well_formed) << out.body.substr(0, 300);
+  EXPECT_FALSE(out.summary.allowed);
+  EXPECT_EQ(out.summary.name, std::string(252, 'a') + "...");
+  EXPECT_EQ(out.summary.namespace_name, std::string(252, 'a') + "...");
+  EXPECT_LT(out.body.size(), 16U * 1024);
+  boost::json::error_code ec;
+  const boost::json::value answer = boost::json::parse(out.body, ec);
+  ASSERT_FALSE(ec) << "the cut left a broken character";
+  EXPECT_EQ(answer.at("response").at("status").at("details").at("name").as_string(), out.summary.name);
+}
+
 // The largest body the server takes, in shapes meant to make the engine
 // build or keep what it does not need: each answered in the right words, or
 // refused as too large, never more.
