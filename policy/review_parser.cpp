@@ -78,7 +78,12 @@ Expect member(Shape object, std::string_view key) {
       if (is(key, "spec")) return object_of(Shape::Spec);
       return kDrop;
     case Shape::Metadata:
-      if (is(key, "name") || is(key, "generateName") || is(key, "namespace")) return kScalar;
+      // deletionTimestamp: whether the object is being deleted, for the
+      // ratcheting of updates (any value but null says it is).
+      if (is(key, "name") || is(key, "generateName") || is(key, "namespace") ||
+          is(key, "deletionTimestamp")) {
+        return kScalar;
+      }
       if (is(key, "annotations")) return object_of(Shape::Annotations);
       return kDrop;
     case Shape::Annotations: return is(key, kAllocationAnnotation) ? kScalar : kDrop;

@@ -16,9 +16,9 @@ namespace asmegress::policy {
 // engine reads: at the top apiVersion, kind and request; in request uid,
 // kind (its group and kind), operation, name, namespace, dryRun, object and
 // oldObject; in object and oldObject only the members decode_policy reads,
-// at every level it decodes (metadata's name, generateName, namespace and
-// annotations, of these only the allocator's marker, spec's byEgressGateway
-// and egressRules, and so on). A container where the engine reads a scalar
+// at every level it decodes (metadata's name, generateName, namespace,
+// deletionTimestamp and annotations, of these only the allocator's marker,
+// spec's byEgressGateway and egressRules, and so on). A container where the engine reads a scalar
 // or another kind of container is built empty, of its own kind: only its
 // kind is read, and an error shows it as "object" or "array" whatever it
 // holds. Rules, sources and destinations past decode_policy's budget are not

@@ -262,6 +262,8 @@ TEST(ReviewParser, AgreesOnEdgeCases) {
       R"({"request":{"kind":[1],"kind":{"group":"g","kind":"k","version":"v"},"uid":"u"}})",
       R"({"request":{"kind":{"group":"g","kind":"k"},"kind":[1,2],"uid":"u"}})",
       R"({"request":{"object":{"spec":{"egressRules":[{"from":[{"namespace":"a"}],"from":{"x":1},"to":[{}],"to":[{},{}]}]},"spec":{"egressRules":[{"to":[{"name":"x"}]}]}}}})",
+      // Whether the object is being deleted: kept, of any type.
+      R"({"request":{"object":{"metadata":{"deletionTimestamp":"2024-05-01T10:00:00Z","name":"n"}},"oldObject":{"metadata":{"deletionTimestamp":{"t":[1]},"finalizers":["f"]}}}})",
       // Unknown members at every level, of every shape.
       R"({"request":{"object":{"status":{"message":"ok"},"metadata":{"labels":{"a":"b"},"finalizers":["f"],"name":"n"},"spec":{"extra":[[{}]],"byEgressGateway":{"name":"g","other":{}},"egressRules":[{"description":"d","from":[{"ns":1}],"to":[{"comment":"c","port":{"targetPort":1}}]}]}}}})",
       // Not JSON, or not one JSON text.

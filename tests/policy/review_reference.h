@@ -8,8 +8,9 @@
 //     (only its group and kind), operation, name, namespace, dryRun, object
 //     and oldObject (unless skipped); each object only the members
 //     decode_policy reads, at every level it decodes (metadata's name,
-//     generateName, namespace and annotations, of the annotations only the
-//     allocation marker, and so on down to a destination's port);
+//     generateName, namespace, deletionTimestamp and annotations, of the
+//     annotations only the allocation marker, and so on down to a
+//     destination's port);
 //   - a container where a scalar or another kind of container is read
 //     becomes an empty container of its own kind (only its kind is read);
 //   - rules, sources and destinations past decode_policy's budget are cut,
@@ -75,6 +76,7 @@ struct Schema {
                 {{"name", &scalar},
                  {"generateName", &scalar},
                  {"namespace", &scalar},
+                 {"deletionTimestamp", &scalar},
                  {"annotations", &annotations}}};
   Node policy{
       Node::Kind::Object,
