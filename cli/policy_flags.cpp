@@ -55,6 +55,13 @@ void add_policy_flags(CLI::App& command, policy::Settings& settings) {
       ->type_name("ACTIONS")
       ->default_str("Deny")
       ->group("Policy");
+  command
+      .add_option("--max-review-memory", settings.max_review_memory,
+                  "Bytes of memory one AdmissionReview may take to be decided: beyond, serve "
+                  "answers 413 and review exits 2 (check reads files, not reviews)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40))
+      ->group("Policy");
 }
 
 }  // namespace asmegress::cli

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "policy/admission_review.h"
+#include "policy/capped_arena.h"
 #include "policy/decode.h"
 #include "policy/json_pointer.h"
 #include "policy/json_text.h"
@@ -152,6 +153,11 @@ void auto_allocated_op(const Policy& policy, PatchText& patch) {
   patch.add(policy.allocation_marker_member ? "replace" : "add", path, value);
 }
 
+// Whether an object was decoded as it was read, or, read again, would be.
+bool decodes_as_read(const std::optional<PolicyStream>& object) {
+  return object && object->done() && !object->failed();
+}
+
 // Whether every object the review needs was decoded as it was read.
 bool streamed(const ParsedReview& parsed) {
   const auto& object = parsed.object;
@@ -181,6 +187,19 @@ std::string_view display_name(const AdmissionRequest& request, const Policy* str
   return string_at(request.object, "generateName");
 }
 
+// A request's names, as the answer and the summary repeat them. A Kubernetes
+// name has at most 253 characters (a DNS subdomain); a longer string is no
+// name the API server accepts, and is cut, on a character's boundary, with
+// "..." after it: repeated in full, a name of megabytes would be copied into
+// the summary and twice into a denial, outside the review's memory cap.
+constexpr std::size_t kMaxEchoedName = 253;
+std::string echoed(std::string_view s) {
+  if (s.size() <= kMaxEchoedName) return std::string(s);
+  std::size_t n = kMaxEchoedName;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0U) == 0x80U) --n;  // UTF-8 continuation
+  return std::string(s.substr(0, n)) + "...";
+}
+
 // An apiVersion of the group, any version, and the kind.
 bool names_egress_policy(std::string_view api_version, std::string_view kind) {
   return kind == kKind && api_version.starts_with(kGroup) && api_version.size() > kGroup.size() &&
@@ -201,11 +220,26 @@ DecodedPolicy decoded(Policy* streamed, const json::value* value) {
 // A person reads these; past a hundred, more of them help no one, and a
 // hostile request could turn a few bytes per entry into a huge answer.
 void cap_errors(FieldErrors& errors) {
-  if (errors.size() <= kMaxReportedErrors) return;
-  const std::size_t omitted = errors.size() - kMaxReportedErrors;
-  errors.resize(kMaxReportedErrors);
+  if (errors.reported() <= kMaxReportedErrors) return;
+  // Fewer may be kept than reported (ratcheting moves some away).
+  const std::size_t shown = std::min(errors.size(), kMaxReportedErrors);
+  const std::size_t omitted = errors.reported() - shown;
+  errors.resize(shown);
+  errors.set_omitted(0);
   errors.push_back({ErrorType::TooMany, "<object>", std::to_string(omitted),
                     "more errors not shown; fix the ones above first"});
+}
+
+// Warnings reach kubectl one line each: a policy of many multi-host entries
+// would otherwise draw thousands. Applied once, to all an answer carries.
+void cap_warnings(Warnings& warnings) {
+  if (warnings.reported() <= kMaxReportedWarnings) return;
+  const std::size_t shown = std::min(warnings.size(), kMaxReportedWarnings);
+  const std::size_t omitted = warnings.reported() - shown;
+  warnings.resize(shown);
+  warnings.set_omitted(0);
+  warnings.push_back("and " + std::to_string(omitted) +
+                     (omitted == 1 ? " more warning" : " more warnings"));
 }
 
 // The ports to fill in and the patch that fills them, from the decoded object
@@ -331,21 +365,22 @@ MutationResult mutate_policy(const json::value& object, const json::value* old_o
 
 ValidationResult validate_policy(const json::value& object, const json::value* old_object,
                                  Operation operation, const Settings& settings) {
-  return validate_decoded(decode_policy(object), settings, [&]() -> std::optional<FieldErrors> {
-    if (operation != Operation::Update || old_object == nullptr) return std::nullopt;
-    DecodedPolicy old = decode_policy(*old_object);
-    std::vector<std::string> warnings;
-    validate(old.policy, settings, old.errors, warnings);
-    return std::move(old.errors);
-  });
+  ValidationResult result =
+      validate_decoded(decode_policy(object), settings, [&]() -> std::optional<FieldErrors> {
+        if (operation != Operation::Update || old_object == nullptr) return std::nullopt;
+        DecodedPolicy old = decode_policy(*old_object);
+        Warnings warnings;
+        validate(old.policy, settings, old.errors, warnings);
+        return std::move(old.errors);
+      });
+  cap_warnings(result.warnings);
+  return result;
 }
 
-ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
-                            const Settings& settings) {
-  // Everything of one review lives in one arena, freed at once at the end;
-  // the first part of it is on the stack, enough for a typical policy.
-  alignas(std::max_align_t) unsigned char initial[16 * 1024];
-  json::monotonic_resource arena(initial, sizeof initial);
+// answer_review, with everything of the review in `arena`: past its cap, this
+// throws MemoryCapExceeded.
+static ReviewOutcome decide(std::string_view request_body, WebhookKind webhook,
+                            const Settings& settings, CappedArena& arena) {
   json::storage_ptr storage(&arena);
   // Validation reads the old object only to ratchet an object with errors,
   // and parses the review again then (old_object_errors).
@@ -358,7 +393,18 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   ParsedReview parsed =
       parse_review(request_body, storage, kMaxJsonDepth, old_mode, Objects::Stream);
   if (!parsed.error && !streamed(parsed)) {
-    parsed = parse_review(request_body, storage, kMaxJsonDepth, old_mode, Objects::Build);
+    // Nothing of the first parse is used again: its memory goes back before
+    // the second, so that a review that falls back is not held twice. An
+    // object that did decode as it was read is decoded so again, rather
+    // than built: usually only the new object of an UPDATE has the error.
+    const Objects object = decodes_as_read(parsed.object) && !parsed.object->absent()
+                               ? Objects::Stream
+                               : Objects::Build;
+    const Objects old_object =
+        decodes_as_read(parsed.old_object) ? Objects::Stream : Objects::Build;
+    parsed = {};
+    arena.release();
+    parsed = parse_review(request_body, storage, kMaxJsonDepth, old_mode, object, old_object);
   }
   if (parsed.error) {
     return malformed("the body is not valid JSON: " + parsed.error.message() + " (at byte " +
@@ -378,11 +424,11 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   ReviewSummary& s = out.summary;
   s.api_version = request.api_version;
   s.uid = request.uid;
-  s.kind = request.kind;
-  s.namespace_name = request.namespace_name;
+  s.kind = echoed(request.kind);
+  s.namespace_name = echoed(request.namespace_name);
   s.operation = request.operation_text;
   s.dry_run = request.dry_run;
-  s.name = display_name(request, streamed_object);
+  s.name = echoed(display_name(request, streamed_object));
 
   AdmissionResponse response;
   response.object_name = s.name;
@@ -404,7 +450,7 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
                                                          : is_egress_policy(*request.object);
 
   FieldErrors errors;
-  std::vector<std::string> warnings;
+  Warnings warnings;
   std::vector<std::pair<std::string, std::string>> audit_annotations;
   std::string patch;
   if (webhook == WebhookKind::Mutating && mutable_object) {
@@ -417,12 +463,25 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
     MutationResult m = object.policy.deleting
                            ? MutationResult{}
                            : mutate_decoded(object.policy, old ? &old->policy : nullptr, settings);
-    // Both objects were streamed, or both built.
     const auto spec_unchanged = [&] {
-      if (streamed_old == nullptr) return same_spec(*request.object, *request.old_object);
-      return same_spec({object.policy, request_body, parsed.object->spec_key_end()},
-                       {old->policy, request_body, parsed.old_object->spec_key_end()}, storage,
-                       kMaxJsonDepth);
+      if (streamed_object != nullptr && streamed_old != nullptr) {
+        return same_spec({object.policy, request_body, parsed.object->spec_key_end()},
+                         {old->policy, request_body, parsed.old_object->spec_key_end()}, storage,
+                         kMaxJsonDepth);
+      }
+      if (streamed_object == nullptr && streamed_old == nullptr) {
+        return same_spec(*request.object, *request.old_object);
+      }
+      // One of each: the fallback built only the object that did not decode
+      // as it was read. Rarely needed, so both are built again for it.
+      ParsedReview both = parse_review(request_body, storage, kMaxJsonDepth, OldObject::Build,
+                                       Objects::Build, Objects::Build);
+      AdmissionRequest again;
+      if (both.error || read_admission_request(both.value, again) || again.object == nullptr ||
+          again.old_object == nullptr) {
+        return false;
+      }
+      return same_spec(*again.object, *again.old_object);
     };
     if (old && (!m.patch_json.empty() || !m.errors.empty()) && spec_unchanged()) m = {};
     errors = std::move(m.errors);
@@ -451,6 +510,7 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
 
   s.allowed = errors.empty();
   s.status_code = s.allowed ? 0 : 422;
+  cap_warnings(warnings);
   s.warnings = warnings.size();
   response.allowed = s.allowed;
   response.errors = &errors;
@@ -459,6 +519,26 @@ ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
   response.audit_annotations = &audit_annotations;
   out.body = serialize_admission_response(request, response);
   return out;
+}
+
+static ReviewOutcome too_large(std::size_t cap) {
+  ReviewOutcome out = malformed("the review is too large to decide: it needs more than " +
+                                std::to_string(cap) + " bytes of memory (--max-review-memory)");
+  out.too_large = true;
+  return out;
+}
+
+ReviewOutcome answer_review(std::string_view request_body, WebhookKind webhook,
+                            const Settings& settings) {
+  // Everything of one review lives in one arena, freed at once at the end;
+  // the first part of it is on the stack, enough for a typical policy.
+  alignas(std::max_align_t) unsigned char initial[16 * 1024];
+  CappedArena arena(initial, sizeof initial, settings.max_review_memory);
+  try {
+    return decide(request_body, webhook, settings, arena);
+  } catch (const MemoryCapExceeded&) {
+    return too_large(settings.max_review_memory);
+  }
 }
 
 }  // namespace asmegress::policy

@@ -49,8 +49,12 @@ struct ReviewSummary {
 // The answer to one HTTP request carrying an AdmissionReview.
 struct ReviewOutcome {
   // False when the body is not an AdmissionReview we can answer; the server
-  // answers HTTP 400 with `body` (a plain-text message saying what is wrong).
+  // answers HTTP 400 with `body` (a plain-text message saying what is wrong),
+  // or 413 when `too_large`.
   bool well_formed = true;
+  // Deciding would take more memory than Settings::max_review_memory; `body`
+  // names the limit. well_formed is false too.
+  bool too_large = false;
   // The serialised AdmissionReview response (well_formed), or the message.
   std::string body;
   ReviewSummary summary;
@@ -69,7 +73,7 @@ struct MutationResult {
   std::string patch_json;     // RFC 6902 operations from the input to `object`, as
                               // JSON text ("" when none)
   FieldErrors errors;         // why mutation could not be done (e.g. range exhausted)
-  std::vector<std::string> warnings;
+  Warnings warnings;
   std::size_t ports_allocated = 0;
   // The ports assigned, by field path (mutate_policy only).
   std::vector<std::pair<std::string, std::uint32_t>> allocated;
@@ -82,6 +86,8 @@ MutationResult mutate_policy(const boost::json::value& object,
 
 // Validation reports at most this many errors, then one saying how many more.
 inline constexpr std::size_t kMaxReportedErrors = 100;
+// An answer carries at most this many warnings, then one saying how many more.
+inline constexpr std::size_t kMaxReportedWarnings = 30;
 
 // What the validating webhook answers for one object.
 struct ValidationResult {
@@ -89,7 +95,7 @@ struct ValidationResult {
   FieldErrors errors;
   // The rules' warnings, then the errors as warnings: each error old_object
   // already had, and with the Warn action every error.
-  std::vector<std::string> warnings;
+  Warnings warnings;
   // The errors old_object already had: they do not deny (ratcheting).
   FieldErrors unchanged;
   // No errors, or validation actions that do not deny (Warn, Audit).

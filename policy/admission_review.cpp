@@ -53,6 +53,10 @@ std::optional<std::string> read_admission_request(const json::value& review,
 
   out.uid = string_or_empty(request, "uid");
   if (out.uid.empty()) return "request.uid: required; must be a non-empty string";
+  if (out.uid.size() > kMaxUidLength) {
+    return "request.uid: must be at most " + std::to_string(kMaxUidLength) +
+           " characters (the API server sends a 36-character UUID)";
+  }
 
   const json::value* kind = non_null(request, "kind");
   if (kind == nullptr || !kind->is_object()) {

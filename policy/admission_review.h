@@ -31,6 +31,11 @@ struct AdmissionRequest {
   const boost::json::value* old_object = nullptr;  // absent or null: nullptr
 };
 
+// The longest request.uid answered. The API server sends a 36-character
+// UUID; the uid is echoed in the answer and logged, so a longer one is
+// refused as malformed rather than copied.
+inline constexpr std::size_t kMaxUidLength = 128;
+
 // Reads `review` into `out`; on a malformed review, returns what is wrong.
 std::optional<std::string> read_admission_request(const boost::json::value& review,
                                                   AdmissionRequest& out);

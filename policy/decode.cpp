@@ -68,7 +68,9 @@ constexpr std::array<std::string_view, 2> kUpgradeKeys{"enabled", "port"};
 // type and reading the rest.
 class Decoder {
  public:
-  explicit Decoder(FieldErrors& errors) : errors_(errors) {}
+  // The lists decoded draw on `allocator`.
+  Decoder(FieldErrors& errors, const ArenaAllocator<Policy>& allocator)
+      : errors_(errors), allocator_(allocator) {}
 
   // Rules, sources and destinations decoded so far fit the budget. A 7 MiB
   // request of empty entries ("{},{},...") would otherwise decode into more
@@ -81,9 +83,11 @@ class Decoder {
     }
     if (!budget_reported_) {
       budget_reported_ = true;
-      errors_.push_back({ErrorType::TooMany, list.get().str(), std::nullopt,
-                         "the policy may hold at most " + std::to_string(kMaxDecodedItems) +
-                             " rules, sources and destinations in all"});
+      errors_.report([&] {
+        return FieldError{ErrorType::TooMany, list.get().str(), std::nullopt,
+                          "the policy may hold at most " + std::to_string(kMaxDecodedItems) +
+                              " rules, sources and destinations in all"};
+      });
     }
     return false;
   }
@@ -131,7 +135,7 @@ class Decoder {
       return o;
     }
     if (presence != nullptr) *presence = Presence::WrongType;
-    errors_.push_back(FieldError::invalid(path.get(), *v, "must be an object"));
+    errors_.report([&] { return FieldError::invalid(path.get(), *v, "must be an object"); });
     return nullptr;
   }
 
@@ -143,7 +147,7 @@ class Decoder {
       return a;
     }
     presence = Presence::WrongType;
-    errors_.push_back(FieldError::invalid(path.get(), *v, "must be an array"));
+    errors_.report([&] { return FieldError::invalid(path.get(), *v, "must be an array"); });
     return nullptr;
   }
 
@@ -154,7 +158,7 @@ class Decoder {
     if (const auto* s = v->if_string()) {
       f.value.emplace(s->data(), s->size());
     } else {
-      errors_.push_back(FieldError::invalid(path.get(), *v, "must be a string"));
+      errors_.report([&] { return FieldError::invalid(path.get(), *v, "must be a string"); });
     }
     return f;
   }
@@ -166,7 +170,7 @@ class Decoder {
     if (const auto* b = v->if_bool()) {
       f.value = *b;
     } else {
-      errors_.push_back(FieldError::invalid(path.get(), *v, "must be a boolean"));
+      errors_.report([&] { return FieldError::invalid(path.get(), *v, "must be a boolean"); });
     }
     return f;
   }
@@ -183,10 +187,11 @@ class Decoder {
       if (*u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
         f.value = static_cast<std::int64_t>(*u);
       } else {
-        errors_.push_back(FieldError::invalid(path.get(), *v, "must be between 1 and 65535"));
+        errors_.report(
+            [&] { return FieldError::invalid(path.get(), *v, "must be between 1 and 65535"); });
       }
     } else {
-      errors_.push_back(FieldError::invalid(path.get(), *v, "must be an integer"));
+      errors_.report([&] { return FieldError::invalid(path.get(), *v, "must be an integer"); });
     }
     return f;
   }
@@ -202,7 +207,7 @@ class Decoder {
   }
 
   Source source(const json::value* v, const LazyPath& path) {
-    Source s;
+    Source s(allocator_);
     const auto [namespace_name, selector] = members(object(v, path, &s.presence), kSourceKeys);
     s.namespace_name = string(namespace_name, LazyPath(path, "namespace"));
     const LazyPath selector_path(path, "workloadSelector");
@@ -217,7 +222,7 @@ class Decoder {
   }
 
   Destination destination(const json::value* v, const LazyPath& path) {
-    Destination d;
+    Destination d(allocator_);
     unsigned there = 0;
     const auto [name, hosts, port, gateway_ref, upgrade] =
         members(object(v, path, &d.presence), kDestinationKeys, &there);
@@ -226,9 +231,12 @@ class Decoder {
 
     const LazyPath hosts_path(path, "hosts");
     if (const json::array* a = array(hosts, hosts_path, d.hosts_presence)) {
-      d.hosts.reserve(a->size());
+      // Every host's type is checked; only those that can be valid are kept.
+      d.host_count = a->size();
+      d.hosts.reserve(std::min(a->size(), kMaxHosts));
       for (std::size_t k = 0; k < a->size(); ++k) {
-        d.hosts.push_back(string(&(*a)[k], LazyPath(hosts_path, k)).value);
+        auto host = string(&(*a)[k], LazyPath(hosts_path, k)).value;
+        if (k < kMaxHosts) d.hosts.push_back(host);
       }
     }
 
@@ -250,7 +258,7 @@ class Decoder {
   }
 
   EgressRule rule(const json::value* v, const LazyPath& path, std::size_t rule_index) {
-    EgressRule r;
+    EgressRule r(allocator_);
     r.index = rule_index;
     const auto [name, from, to] = members(object(v, path, &r.presence), kRuleKeys);
     r.name = string(name, LazyPath(path, "name"));
@@ -281,6 +289,7 @@ class Decoder {
 
  private:
   FieldErrors& errors_;
+  ArenaAllocator<Policy> allocator_;
   std::size_t items_ = 0;
   bool budget_reported_ = false;
 };
@@ -288,8 +297,11 @@ class Decoder {
 }  // namespace
 
 DecodedPolicy decode_policy(const json::value& object) {
-  DecodedPolicy out;
-  Decoder d(out.errors);
+  // The model draws on the value's own storage: the review's arena, in
+  // answer_review.
+  const ArenaAllocator<Policy> allocator(object.storage().get());
+  DecodedPolicy out{Policy(allocator), {}};
+  Decoder d(out.errors, allocator);
   Policy& p = out.policy;
 
   unsigned there = 0;

@@ -17,8 +17,10 @@ struct DecodedPolicy {
   FieldErrors errors;  // type errors: a field of the wrong JSON type
 };
 
-// Reads what the rules need from an object; never throws on untrusted input.
-// Unknown fields are ignored (the CRD's structural schema prunes them).
+// Reads what the rules need from an object; never throws on untrusted input
+// (but the memory resource of the object's storage may). Unknown fields are
+// ignored (the CRD's structural schema prunes them). The Policy's lists draw
+// on the object's storage.
 DecodedPolicy decode_policy(const boost::json::value& object);
 
 }  // namespace asmegress::policy

@@ -9,6 +9,7 @@
 #include <boost/json/fwd.hpp>
 
 #include "policy/field_path.h"
+#include "policy/message_list.h"
 
 namespace asmegress::policy {
 
@@ -54,7 +55,7 @@ struct FieldError {
   static FieldError internal(const FieldPath& path, std::string detail);
 };
 
-using FieldErrors = std::vector<FieldError>;
+using FieldErrors = MessageList<FieldError>;
 
 // Renders a JSON value the way Kubernetes prints a bad value: strings quoted,
 // numbers and booleans bare, objects and arrays summarised.

@@ -6,14 +6,15 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
-
+#include "policy/arena_allocator.h"
+#include "policy/chunked_list.h"
 #include "policy/field_path.h"
 
 namespace asmegress::policy {
 
 // Strings are views into the JSON value that was decoded: a Policy must not
-// outlive it. Decoding a policy then copies no string.
+// outlive it. Decoding a policy then copies no string. Its lists draw on the
+// allocator it was made with: the review's arena, in answer_review.
 //
 // A decoded field: `present` when the key exists and is not null, `value` when
 // it also had the right type. A present field without a value already has a
@@ -67,6 +68,10 @@ enum class GatewayPort : unsigned char {
   Malformed,  // the entry or its byEgressGateway is not an object
 };
 
+// The schema's limit on hosts per entry. Beyond it, hosts are counted, not
+// kept: the entry is invalid whatever they are.
+inline constexpr std::size_t kMaxHosts = 50;
+
 // spec.egressRules[i]. Decoded entries keep only their indices, and their
 // paths are made when an error or warning needs them.
 inline FieldPath rule_path(std::size_t rule_index) {
@@ -76,12 +81,17 @@ inline FieldPath rule_path(std::size_t rule_index) {
 
 // One to[] entry: an external service reached through the gateway.
 struct Destination {
+  Destination() = default;
+  explicit Destination(const ArenaAllocator<Destination>& allocator) : hosts(allocator) {}
+
   Presence presence = Presence::Absent;
   std::size_t rule_index = 0;
   std::size_t to_index = 0;
   Field<std::string_view> name;
   Presence hosts_presence = Presence::Absent;
-  std::vector<std::optional<std::string_view>> hosts;  // nullopt: an item of the wrong type
+  // The first kMaxHosts hosts; nullopt: an item of the wrong type.
+  ArenaVector<std::optional<std::string_view>> hosts;
+  std::size_t host_count = 0;  // all of them
   Presence port_presence = Presence::Absent;
   ServicePort port;
   GatewayRef gateway;
@@ -105,11 +115,14 @@ struct Destination {
 };
 
 struct Source {
+  Source() = default;
+  explicit Source(const ArenaAllocator<Source>& allocator) : selector(allocator) {}
+
   Presence presence = Presence::Absent;
   std::size_t rule_index = 0;
   std::size_t from_index = 0;
   Field<std::string_view> namespace_name;
-  std::vector<std::pair<std::string_view, std::optional<std::string_view>>> selector;
+  ArenaVector<std::pair<std::string_view, std::optional<std::string_view>>> selector;
 
   // spec.egressRules[i].from[k]
   [[nodiscard]] FieldPath path() const {
@@ -118,18 +131,25 @@ struct Source {
 };
 
 struct EgressRule {
+  EgressRule() = default;
+  explicit EgressRule(const ArenaAllocator<EgressRule>& allocator)
+      : from(allocator), to(allocator) {}
+
   Presence presence = Presence::Absent;
   std::size_t index = 0;
   Field<std::string_view> name;
   Presence from_presence = Presence::Absent;
-  std::vector<Source> from;
+  ChunkedList<Source> from;
   Presence to_presence = Presence::Absent;
-  std::vector<Destination> to;
+  ChunkedList<Destination> to;
 
   [[nodiscard]] FieldPath path() const { return rule_path(index); }
 };
 
 struct Policy {
+  Policy() = default;
+  explicit Policy(const ArenaAllocator<Policy>& allocator) : rules(allocator) {}
+
   Presence presence = Presence::Absent;  // the object itself
   Field<std::string_view> api_version;
   Field<std::string_view> kind;
@@ -151,7 +171,7 @@ struct Policy {
   Presence spec_presence = Presence::Absent;
   GatewayRef gateway;
   Presence rules_presence = Presence::Absent;
-  std::vector<EgressRule> rules;
+  ChunkedList<EgressRule> rules;
 };
 
 inline constexpr std::string_view kApiVersion = "istio.alibabacloud.com/v1beta1";

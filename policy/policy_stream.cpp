@@ -8,11 +8,6 @@ namespace asmegress::policy {
 
 namespace {
 
-// Room made when a list opens, since its length is not known yet: a policy
-// has a few rules of a few entries, and growing a vector of destinations one
-// reallocation at a time moves every entry each time.
-constexpr std::size_t kListRoom = 8;
-
 // Past this many labels a selector goes to decode_policy, whose objects find
 // duplicate keys by hashing rather than by the linear search here.
 constexpr std::size_t kMaxStreamedLabels = 64;
@@ -182,38 +177,29 @@ void PolicyStream::entered(Node node) {
     case Node::Annotations: policy_.annotations_member = Member::Object; break;
     case Node::Spec: policy_.spec_presence = Presence::Present; break;
     case Node::SpecGateway: policy_.gateway.presence = Presence::Present; break;
-    case Node::Rules:
-      policy_.rules_presence = Presence::Present;
-      policy_.rules.reserve(kListRoom);
-      break;
+    case Node::Rules: policy_.rules_presence = Presence::Present; break;
     case Node::Rule: {
       if (!take_item()) return;
-      EgressRule& r = policy_.rules.emplace_back();
+      EgressRule& r = policy_.rules.emplace_back(policy_.rules.get_allocator());
       r.index = policy_.rules.size() - 1;
       r.presence = Presence::Present;
       break;
     }
-    case Node::Sources:
-      rule().from_presence = Presence::Present;
-      rule().from.reserve(kListRoom);
-      break;
+    case Node::Sources: rule().from_presence = Presence::Present; break;
     case Node::Source: {
       if (!take_item()) return;
-      Source& s = rule().from.emplace_back();
+      Source& s = rule().from.emplace_back(rule().from.get_allocator());
       s.rule_index = policy_.rules.size() - 1;
       s.from_index = rule().from.size() - 1;
       s.presence = Presence::Present;
       break;
     }
     case Node::Selector: break;
-    case Node::Destinations:
-      rule().to_presence = Presence::Present;
-      rule().to.reserve(kListRoom);
-      break;
+    case Node::Destinations: rule().to_presence = Presence::Present; break;
     case Node::Destination: {
       if (!take_item()) return;
       EgressRule& r = rule();
-      Destination& d = r.to.emplace_back();
+      Destination& d = r.to.emplace_back(r.to.get_allocator());
       d.presence = Presence::Present;
       d.rule_index = policy_.rules.size() - 1;
       d.to_index = r.to.size() - 1;
@@ -306,8 +292,12 @@ void PolicyStream::string(std::string_view s) {
     return;
   }
   if (in_list()) {
-    if (frames_[depth_ - 1].node == Node::Hosts && kept(s)) destination().hosts.emplace_back(s);
-    else failed_ = true;
+    if (frames_[depth_ - 1].node == Node::Hosts && kept(s)) {
+      Destination& d = destination();
+      if (d.host_count++ < kMaxHosts) d.hosts.emplace_back(s);
+    } else {
+      failed_ = true;
+    }
     return;
   }
   switch (target_) {

@@ -23,7 +23,9 @@ class PolicyStream {
  public:
   // Strings are kept as views into `text`, the JSON text being parsed; a
   // string to keep that is not in it (the parser unescaped it) gives up.
-  explicit PolicyStream(std::string_view text) : text_(text) {}
+  // The Policy's lists draw on `resource`.
+  PolicyStream(std::string_view text, boost::json::memory_resource* resource)
+      : text_(text), policy_(ArenaAllocator<Policy>(resource)) {}
 
   void object_begin();
   void object_end();

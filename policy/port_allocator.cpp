@@ -1,17 +1,28 @@
 #include "policy/port_allocator.h"
 
-#include <map>
+#include <functional>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 
+#include "policy/arena_allocator.h"
 #include "policy/validate.h"
 
 namespace asmegress::policy {
 namespace {
 
 using DestinationKey = std::pair<std::string_view, std::int64_t>;  // hosts[0], port.number
+struct DestinationKeyHash {
+  std::size_t operator()(const DestinationKey& k) const noexcept {
+    return std::hash<std::string_view>{}(k.first) ^
+           (static_cast<std::size_t>(k.second) * 0x9E3779B97F4A7C15ULL);
+  }
+};
+// In the arena of the policy's review, like the policy; sized once, since
+// the arena does not reuse what a rehash gives back. Every step costs the
+// same however many destinations there are: the allocation is linear in them.
+using Ports = ArenaHashSet<std::uint32_t>;
+using PortsByKey = ArenaHashMap<DestinationKey, std::uint32_t, DestinationKeyHash>;
 
 enum class Protocol { Http, Dedicated, Unknown };
 
@@ -66,8 +77,17 @@ PortAllocation allocate_ports(const Policy& policy, const Policy* old_policy,
   PortAllocation out;
   if (!allocation_applies(policy, old_policy)) return out;
 
-  std::set<std::uint32_t> used;
-  std::map<DestinationKey, std::uint32_t> assigned;
+  std::size_t destinations = 0;
+  for (const auto& r : policy.rules) destinations += r.to.size();
+  std::size_t old_destinations = 0;
+  if (old_policy != nullptr) {
+    for (const auto& r : old_policy->rules) old_destinations += r.to.size();
+  }
+  const ArenaAllocator<char> allocator(policy.rules.get_allocator());
+  Ports used(allocator);
+  PortsByKey assigned(allocator);
+  used.reserve(destinations);
+  assigned.reserve(destinations);
   // Ports the object already sets stay as they are; blank entries for the
   // same destination share them.
   for (const auto& r : policy.rules) {
@@ -80,8 +100,9 @@ PortAllocation allocate_ports(const Policy& policy, const Policy* old_policy,
     }
   }
 
-  std::map<DestinationKey, std::uint32_t> previous;
+  PortsByKey previous(allocator);
   if (old_policy != nullptr) {
+    previous.reserve(old_destinations);
     for (const auto& r : old_policy->rules) {
       for (const auto& d : r.to) {
         const auto port = usable_port(d, settings);
@@ -106,9 +127,9 @@ PortAllocation allocate_ports(const Policy& policy, const Policy* old_policy,
     }
   }
 
-  std::size_t destinations = 0;
-  for (const auto& r : policy.rules) destinations += r.to.size();
   out.assignments.reserve(destinations);
+  // The lowest free port only ever rises: over all entries, the search
+  // passes each port of the range once.
   std::uint32_t next = kFirstAllocatedPort;
   for (const auto& r : policy.rules) {
     for (const auto& d : r.to) {
@@ -129,10 +150,12 @@ PortAllocation allocate_ports(const Policy& policy, const Policy* old_policy,
         ++next;
       }
       if (next > kLastAllocatedPort) {
-        out.errors.push_back(FieldError::forbidden(
-            d.path().child("byEgressGateway").child("port"),
-            "no free gateway port left in " + std::to_string(kFirstAllocatedPort) + "-" +
-                std::to_string(kLastAllocatedPort) + " to assign"));
+        out.errors.report([&] {
+          return FieldError::forbidden(d.path().child("byEgressGateway").child("port"),
+                                       "no free gateway port left in " +
+                                           std::to_string(kFirstAllocatedPort) + "-" +
+                                           std::to_string(kLastAllocatedPort) + " to assign");
+        });
         continue;
       }
       used.insert(next);

@@ -113,7 +113,7 @@ const json::value* non_null_member(const json::value& v, std::string_view key) {
 
 FieldErrors errors_of(DecodedPolicy&& decoded, const Settings& settings) {
   FieldErrors errors = std::move(decoded.errors);
-  std::vector<std::string> warnings;  // the old object's are not this request's
+  Warnings warnings;  // the old object's are not this request's
   validate(decoded.policy, settings, errors, warnings);
   return errors;
 }
@@ -122,6 +122,12 @@ FieldErrors errors_of(DecodedPolicy&& decoded, const Settings& settings) {
 
 void ratchet(FieldErrors& errors, const FieldErrors& old_errors, FieldErrors& unchanged) {
   if (errors.empty() || old_errors.empty()) return;
+  // Past the first MessageList::kKept errors of an object, errors are only
+  // counted. More of them than the old object had may hide new ones that no
+  // comparison can see: then nothing is ratcheted, and the update is judged
+  // as if it were new. As many or fewer are taken for the old ones.
+  if (errors.omitted() > old_errors.omitted()) return;
+  const std::size_t uncompared = errors.omitted();
   std::unordered_map<std::string, std::size_t, SipHash13> old;  // key -> errors left to match
   old.reserve(old_errors.size());
   for (const FieldError& e : old_errors) ++old[key_of(e)];
@@ -137,6 +143,7 @@ void ratchet(FieldErrors& errors, const FieldErrors& old_errors, FieldErrors& un
     }
   }
   errors = std::move(introduced);
+  unchanged.set_omitted(unchanged.omitted() + uncompared);
 }
 
 std::optional<FieldErrors> old_object_errors(std::string_view review_text,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -39,12 +40,22 @@ struct ValidationActions {
   friend bool operator==(const ValidationActions&, const ValidationActions&) = default;
 };
 
+// The memory one review may take to be decided: the largest review the API
+// server can send (an UPDATE of two 1.5 MiB objects) fits with room to spare,
+// and two worker threads at the cap stay within the chart's memory limit
+// (policy/README.md shows the numbers).
+inline constexpr std::size_t kDefaultMaxReviewMemory = std::size_t{24} << 20;
+
 // The engine's settings, shared by the server and the command line.
 struct Settings {
   NameRule name_rule = NameRule::EgressByPrefix;
   std::string policy_namespace = "istio-egress";
   std::set<std::uint32_t> reserved_ports = default_reserved_ports();
   ValidationActions validation_actions;
+
+  // Past it, answer_review answers that the review is too large (the server:
+  // HTTP 413) rather than take more.
+  std::size_t max_review_memory = kDefaultMaxReviewMemory;
 };
 
 }  // namespace asmegress::policy

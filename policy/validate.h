@@ -13,14 +13,13 @@ namespace asmegress::policy {
 // appending every error (not just the first) and the warnings: what is legal
 // but likely not what the author meant.
 void validate(const Policy& policy, const Settings& settings, FieldErrors& errors,
-              std::vector<std::string>& warnings);
+              Warnings& warnings);
 
 // "egress-by-gw" or "gw", by the settings' name rule.
 std::string expected_policy_name(const Settings& settings, std::string_view gateway);
 
 // Gateway port limits, shared with the allocator.
 inline constexpr std::int64_t kMaxPort = 65535;
-inline constexpr std::size_t kMaxHosts = 50;
 inline constexpr std::size_t kMaxGatewayNameLength = 32;
 inline constexpr std::size_t kMaxWarningLength = 120;
 

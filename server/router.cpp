@@ -138,6 +138,11 @@ Response Router::review(const Request& request, bool mutating) {
       settings_);
   const double latency =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (outcome.too_large) {
+    logger_.info("admission review too large",
+                 {{"webhook", webhook_path_name(webhook)}, {"error", outcome.body}});
+    return text_response(http::status::payload_too_large, request.version(), outcome.body + "\n");
+  }
   if (!outcome.well_formed) {
     logger_.info("malformed admission review",
                  {{"webhook", webhook_path_name(webhook)}, {"error", outcome.body}});

@@ -407,6 +407,25 @@ TEST(ReviewCommand, MalformedReviewIsExit2) {
   EXPECT_TRUE(not_json.out.empty());
 }
 
+TEST(ReviewCommand, MemoryCapFlagApplies) {
+  // A review that outgrows the engine's first 16 KiB: 400 destinations.
+  json::value review = json::parse(read_file(kTestdata / "review-create-auto-ports.json"));
+  json::array& to = review.at("request").at("object").at("spec").at("egressRules").at(0).at("to").as_array();
+  const json::value first = to.at(0);
+  for (int i = 0; i < 400; ++i) {
+    json::value entry = first;
+    entry.at("name") = "svc-" + std::to_string(i);
+    to.push_back(entry);
+  }
+  const fs::path file = write_temp("review-large.json", json::serialize(review));
+  const Outcome capped = run({"review", "--validate", "--max-review-memory", "4096"}, file);
+  EXPECT_EQ(capped.status, 2);
+  EXPECT_TRUE(capped.out.empty()) << capped.out;
+  EXPECT_NE(capped.err.find("too large"), std::string::npos) << capped.err;
+  EXPECT_NE(capped.err.find("4096 bytes"), std::string::npos) << capped.err;
+  EXPECT_LE(run({"review", "--validate"}, file).status, 1);
+}
+
 TEST(ReviewCommand, NeedsExactlyOneEndpoint) {
   EXPECT_EQ(run({"review"}, kTestdata / "review-create-auto-ports.json").status, 2);
   EXPECT_EQ(run({"review", "--mutate", "--validate"}, kTestdata / "review-create-auto-ports.json")

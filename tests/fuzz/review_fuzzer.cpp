@@ -1,14 +1,19 @@
 // The whole admission decision (parse, decode, validate, allocate, patch,
 // serialise) on hostile request bodies, on both endpoints, with the
-// round-trip property of mutation checked inside:
+// round-trip property of mutation checked inside, and again under a memory
+// cap small enough for these inputs to pass it:
 //   - every answer is well-formed JSON or a 400 message, never an exception;
 //   - an allowed mutating answer that carries a patch: applying the patch
 //     (nlohmann::json's independent RFC 6902 implementation) to
 //     request.object gives exactly the object mutate_policy returns, and
 //     mutating that object again yields no patch (mutation is idempotent);
 //   - the validating endpoint never answers with a patch;
-//   - parse_review builds what Boost.JSON's whole-DOM parse builds with the
-//     unread members erased, or fails with the same error at the same byte;
+//   - parse_review builds what Boost.JSON's whole-DOM parse builds cut down
+//     to what the engine reads (review_reference.h), or fails with the same
+//     error at the same byte;
+//   - the engine reads the same of that cut review as of the whole one:
+//     read_admission_request's answer, and decode_policy's errors and Policy
+//     of both objects;
 //   - where PolicyStream decodes request.object or request.oldObject,
 //     decode_policy on the whole DOM finds no error and the same Policy.
 #include <cstddef>
@@ -16,11 +21,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/json.hpp>
 #include <nlohmann/json.hpp>
 
 #include "policy/admission.h"
+#include "policy/admission_review.h"
 #include "policy/decode.h"
 #include "policy/review_parser.h"
 #include "tests/fuzz/fuzz_support.h"
@@ -134,9 +141,26 @@ void check_mutation_round_trip(const json::value& review, const json::value& ans
   ASM_FUZZ_CHECK(again.patch_json.empty(), "mutation is not idempotent: " + again.patch_json);
 }
 
+// The memory cap only ever refuses: under a cap small enough for inputs of
+// fuzzing size to pass it, a review is either too large or answered exactly
+// as without the cap.
+void check_cap_only_refuses(std::string_view body, asmegress::policy::WebhookKind webhook,
+                            const asmegress::policy::ReviewOutcome& uncapped) {
+  asmegress::policy::Settings small;
+  small.max_review_memory = 32 * 1024;
+  const asmegress::policy::ReviewOutcome capped = asmegress::policy::answer_review(body, webhook, small);
+  if (capped.too_large) {
+    ASM_FUZZ_CHECK(!capped.well_formed && !capped.body.empty(), "a too-large answer without a message");
+    return;
+  }
+  ASM_FUZZ_CHECK(capped.well_formed == uncapped.well_formed && capped.body == uncapped.body,
+                 "the cap changed an answer: " + capped.body + " != " + uncapped.body);
+}
+
 void check_answer(std::string_view body, asmegress::policy::WebhookKind webhook) {
   const asmegress::policy::ReviewOutcome outcome =
       asmegress::policy::answer_review(body, webhook, asmegress::policy::Settings{});
+  check_cap_only_refuses(body, webhook, outcome);
   if (!outcome.well_formed) {
     ASM_FUZZ_CHECK(!outcome.body.empty(), "a 400 without a message");
     return;
@@ -173,6 +197,30 @@ void check_review_parse(std::string_view body, asmegress::policy::OldObject old_
   if (!want.error) {
     ASM_FUZZ_CHECK(json::serialize(got.value) == json::serialize(want.value),
                    json::serialize(got.value) + " != " + json::serialize(want.value));
+  }
+}
+
+void check_cut_reads_alike(std::string_view body) {
+  json::error_code ec;
+  const json::value whole = parse(body, ec);
+  if (ec) return;
+  const json::value cut = asmegress::policy::test::cut_review(whole);
+  std::string difference;
+  ASM_FUZZ_CHECK(asmegress::policy::test::reads_alike(whole, cut, &difference), difference);
+  asmegress::policy::AdmissionRequest a;
+  asmegress::policy::AdmissionRequest b;
+  if (asmegress::policy::read_admission_request(whole, a) ||
+      asmegress::policy::read_admission_request(cut, b)) {
+    return;
+  }
+  for (const auto& [x, y] :
+       {std::pair{a.object, b.object}, std::pair{a.old_object, b.old_object}}) {
+    if (x == nullptr) continue;
+    const std::string px =
+        asmegress::policy::testing::policy_text(asmegress::policy::decode_policy(*x).policy);
+    const std::string py =
+        asmegress::policy::testing::policy_text(asmegress::policy::decode_policy(*y).policy);
+    ASM_FUZZ_CHECK(px == py, "the cut review decodes otherwise:\n" + px + "!=\n" + py);
   }
 }
 
@@ -213,6 +261,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   check_review_parse(body, asmegress::policy::OldObject::Build);
   check_review_parse(body, asmegress::policy::OldObject::Skip);
+  check_cut_reads_alike(body);
   check_stream(body);
   check_answer(body, asmegress::policy::WebhookKind::Mutating);
   check_answer(body, asmegress::policy::WebhookKind::Validating);

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "policy/validation_actions.h"
+#include "policy/admission_review.h"
 #include "tests/policy/test_support.h"
 
 namespace asmegress::policy::test {
@@ -366,6 +367,16 @@ TEST(AnswerReview, UidEchoedVerbatim) {
   }
 }
 
+TEST(AnswerReview, UidOfTheLongestLengthIsEchoed) {
+  ReviewSpec spec;
+  spec.uid = std::string(kMaxUidLength, 'u');
+  spec.object = load_json(kSeedAutoPorts);
+  const json review = make_review(spec);
+  for (const WebhookKind w : {kMutate, kValidate}) {
+    (void)response_of(answer(review, w), review, w);
+  }
+}
+
 TEST(AnswerReview, NamespaceSettingApplies) {
   Settings s;
   s.policy_namespace = "mesh-egress";
@@ -526,6 +537,14 @@ std::vector<Malformed> malformed_cases() {
       {"uid_missing", edit_review([](json& r) { r["request"].erase("uid"); }), "uid"},
       {"uid_empty", edit_review([](json& r) { r["request"]["uid"] = ""; }), "uid"},
       {"uid_number", edit_review([](json& r) { r["request"]["uid"] = 5; }), "uid"},
+      {"uid_array", edit_review([](json& r) { r["request"]["uid"] = json::array({"u"}); }), "uid"},
+      {"uid_129_characters",
+       edit_review([](json& r) { r["request"]["uid"] = std::string(kMaxUidLength + 1, 'u'); }),
+       "at most 128 characters"},
+      {"uid_of_a_megabyte",
+       edit_review([](json& r) { r["request"]["uid"] = std::string(1 << 20, 'u'); }), "uid"},
+      {"request_kind_array",
+       edit_review([](json& r) { r["request"]["kind"] = json::array({0, 0, 0}); }), "request.kind"},
       {"operation_patch", edit_review([](json& r) { r["request"]["operation"] = "PATCH"; }),
        "operation"},
       {"operation_missing", edit_review([](json& r) { r["request"].erase("operation"); }),

@@ -85,6 +85,7 @@ inline std::string policy_text(const Policy& p) {
       put(out, "presence", d.presence);
       put(out, "name", d.name);
       put(out, "hosts", d.hosts_presence);
+      out << "hostCount=" << d.host_count << ' ';
       for (const auto& host : d.hosts) out << (host ? "[" + std::string(*host) + "]" : "wrong-type") << ',';
       out << ' ';
       put(out, "port", d.port_presence);

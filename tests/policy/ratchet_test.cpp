@@ -7,6 +7,7 @@
 // values, and by validate_policy, and all three must agree.
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -264,6 +265,30 @@ TEST(Ratchet, EachOldErrorMatchesOneNewErrorAndOrderIsKept) {
                                                       Err{ErrorType::Required, "spec.a"}));
   EXPECT_THAT(errs_of(unchanged), ::testing::ElementsAre(Err{ErrorType::Required, "spec.a"},
                                                          Err{ErrorType::Required, "spec.b"}));
+}
+
+// Past the first errors an object keeps, errors are only counted (so that a
+// review of thousands of bad entries costs no message for each): those are
+// taken for old ones only when the old object had as many uncounted.
+TEST(Ratchet, UncountedErrorsRatchetOnlyWhenTheOldObjectHadAsMany) {
+  const FieldError a = error(ErrorType::Required, "spec.a", std::nullopt, "");
+  for (const auto& [new_uncounted, old_uncounted, ratcheted] :
+       {std::tuple{5U, 5U, true}, std::tuple{5U, 9U, true}, std::tuple{6U, 5U, false}}) {
+    FieldErrors errors{a};
+    errors.set_omitted(new_uncounted);
+    FieldErrors old{a};
+    old.set_omitted(old_uncounted);
+    FieldErrors unchanged;
+    ratchet(errors, old, unchanged);
+    if (ratcheted) {
+      EXPECT_TRUE(errors.empty()) << new_uncounted << " against " << old_uncounted;
+      EXPECT_EQ(errors.reported(), 0U);
+      EXPECT_EQ(unchanged.reported(), 1U + new_uncounted);
+    } else {
+      EXPECT_EQ(errors.reported(), 1U + new_uncounted) << "nothing ratcheted";
+      EXPECT_TRUE(unchanged.empty());
+    }
+  }
 }
 
 TEST(Ratchet, LinearInTheNumberOfErrors) {
