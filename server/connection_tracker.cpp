@@ -1,5 +1,6 @@
 #include "server/connection_tracker.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "server/session.h"
@@ -11,6 +12,7 @@ std::uint64_t ConnectionTracker::add(const std::shared_ptr<Session>& session) {
   const std::uint64_t id = ++next_id_;
   sessions_.emplace(id, Entry{session, State::New, 0});
   new_.emplace(id, id);
+  peak_ = std::max(peak_, sessions_.size());
   return id;
 }
 
@@ -58,6 +60,13 @@ bool ConnectionTracker::evict(std::shared_ptr<Session>& evicted) {
     }
   }
   return false;
+}
+
+std::size_t ConnectionTracker::take_peak() {
+  const std::lock_guard lock(mutex_);
+  const std::size_t peak = peak_;
+  peak_ = sessions_.size();
+  return peak;
 }
 
 std::size_t ConnectionTracker::size() const {

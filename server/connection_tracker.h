@@ -37,6 +37,9 @@ class ConnectionTracker {
   bool evict(std::shared_ptr<Session>& evicted);
 
   std::size_t size() const;
+  // The most connections open at once since the last call (or the start);
+  // the count starts again from those open now.
+  std::size_t take_peak();
   // Asks every open connection to finish: idle ones close now, busy ones after
   // their current response.
   void close_all_when_idle();
@@ -53,6 +56,7 @@ class ConnectionTracker {
   mutable std::mutex mutex_;
   std::uint64_t next_id_ = 0;
   std::uint64_t next_idle_ = 0;
+  std::size_t peak_ = 0;
   std::unordered_map<std::uint64_t, Entry> sessions_;
   // Connections without a whole request yet, oldest first (ids increase).
   std::map<std::uint64_t, std::uint64_t> new_;

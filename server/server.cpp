@@ -170,10 +170,14 @@ void Server::schedule_memory_trim() {
   trim_timer_.expires_after(memory_trim_interval);
   trim_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
+    // The most connections open since the last look, however short the
+    // burst: a flood can come and go between two looks.
+    const std::size_t peak = tracker_.take_peak();
     const std::size_t now = tracker_.size();
-    if (now + trim_after_connections <= connections_at_last_trim_) ::malloc_trim(0);
-    if (now + trim_after_connections <= connections_at_last_trim_ || now > connections_at_last_trim_) {
-      connections_at_last_trim_ = now;
+    if (now + trim_after_connections <= peak) {
+      ::malloc_trim(0);
+      logger_.debug("gave the memory of closed connections back",
+                    {{"connections", now}, {"peak", peak}});
     }
     schedule_memory_trim();
   });

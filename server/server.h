@@ -83,7 +83,6 @@ class Server {
   boost::asio::strand<boost::asio::io_context::executor_type> control_;
   boost::asio::steady_timer shutdown_timer_;
   boost::asio::steady_timer trim_timer_;
-  std::size_t connections_at_last_trim_ = 0;
   std::optional<boost::asio::signal_set> signals_;
 
   std::atomic<bool> draining_{false};

@@ -274,6 +274,9 @@ TEST(Tracker, TheOldestConnectionWithoutARequestMakesRoomThenTheLongestIdle) {
   EXPECT_EQ(tracker.size(), 1U);
   tracker.remove(a);
   EXPECT_EQ(tracker.size(), 0U);
+  // However short the burst, its peak is seen once, then what is open now.
+  EXPECT_EQ(tracker.take_peak(), 4U);
+  EXPECT_EQ(tracker.take_peak(), 0U);
   (void)c;
 }
 
