@@ -17,7 +17,8 @@ cd "$(dirname "$0")"
 
 # What the build needs (the Dockerfile's build stage installs the same).
 BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config ca-certificates
-  libboost1.81-dev libboost-json1.81-dev libcli11-dev libyaml-cpp-dev libssl-dev)
+  libboost1.81-dev libboost-json1.81-dev libcli11-dev libyaml-cpp-dev libssl-dev
+  prometheus-cpp-dev)
 # What the tests need on top: GoogleTest, an independent JSON Patch
 # implementation, Go with sprig for rendering the Helm chart, openssl and curl
 # for certificate and end-to-end checks, clang for the fuzz targets.
