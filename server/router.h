@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -33,8 +34,11 @@ struct ConnectionFacts {
 // controller-runtime's admission handler uses.
 class Router {
  public:
+  // `not_ready`, when given, says why /readyz must fail (empty: ready);
+  // self-managed certificates use it until their pair is served and trusted.
   Router(const policy::Settings& settings, bool client_certificate_required, Metrics& metrics,
-         Logger& logger, const std::atomic<bool>& draining);
+         Logger& logger, const std::atomic<bool>& draining,
+         std::function<std::string()> not_ready = {});
 
   Response handle(const Request& request, const ConnectionFacts& connection);
 
@@ -52,6 +56,7 @@ class Router {
   Metrics& metrics_;
   Logger& logger_;
   const std::atomic<bool>& draining_;
+  std::function<std::string()> not_ready_;
 };
 
 // "/mutate?timeout=10s" -> "/mutate".

@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <csignal>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -40,6 +41,7 @@ Server::~Server() {
     shutdown();
     wait();
   }
+  certificate_manager_.reset();  // it serves through certificates_
   // Its timer must go before the io_context does; no thread runs it any more.
   certificates_.reset();
 }
@@ -62,6 +64,39 @@ void Server::resolve_certificate_files() {
                 {"keyFile", config_.tls_private_key_file}});
 }
 
+void Server::load_certificates() {
+  const SelfCertificateConfig& self = config_.self_certificates;
+  if (!self.enabled()) {
+    resolve_certificate_files();
+    certificates_ = std::make_unique<CertificateReloader>(
+        TlsFiles{config_.tls_cert_file, config_.tls_private_key_file, config_.client_ca_file},
+        config_.tls_min_version, metrics_, logger_);
+    std::string error;
+    if (!certificates_->load(error)) {
+      throw std::runtime_error("cannot load the serving certificate: " + error);
+    }
+    return;
+  }
+  if (!config_.tls_cert_file.empty() || !config_.tls_private_key_file.empty()) {
+    throw std::runtime_error("--certificate-secret and --tls-cert-file exclude each other");
+  }
+  // Until the Secret's pair is served, a throwaway one keeps the port and the
+  // probes up; /readyz fails meanwhile.
+  certificates_ = std::make_unique<CertificateReloader>(TlsFiles{{}, {}, config_.client_ca_file},
+                                                        config_.tls_min_version, metrics_, logger_);
+  std::string error;
+  const auto placeholder = CertificateManager::placeholder_pair(self, error);
+  if (!placeholder || !certificates_->serve_pair(*placeholder, error)) {
+    throw std::runtime_error("cannot prepare a temporary serving certificate: " + error);
+  }
+  try {
+    certificate_manager_ =
+        std::make_unique<CertificateManager>(self, *certificates_, metrics_, logger_);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("cannot use the Kubernetes API credentials: ") + e.what());
+  }
+}
+
 void Server::start() {
   // glibc serves large blocks from its arenas once its mmap threshold has
   // risen after the first large free, and then keeps them: a handful of
@@ -70,16 +105,13 @@ void Server::start() {
   // in their own mappings, returned on free. Process-wide, which suits the
   // process whose job this server is.
   ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-  resolve_certificate_files();
-  certificates_ = std::make_unique<CertificateReloader>(
-      TlsFiles{config_.tls_cert_file, config_.tls_private_key_file, config_.client_ca_file},
-      config_.tls_min_version, metrics_, logger_);
-  std::string error;
-  if (!certificates_->load(error)) {
-    throw std::runtime_error("cannot load the serving certificate: " + error);
+  load_certificates();
+  std::function<std::string()> not_ready;
+  if (certificate_manager_) {
+    not_ready = [manager = certificate_manager_.get()] { return manager->not_ready_reason(); };
   }
   router_ = std::make_unique<Router>(settings_, !config_.client_ca_file.empty(), metrics_,
-                                     logger_, draining_);
+                                     logger_, draining_, std::move(not_ready));
   environment_ = std::make_unique<SessionEnvironment>(
       SessionEnvironment{config_, *router_, metrics_, logger_, draining_, tracker_});
 
@@ -97,6 +129,7 @@ void Server::start() {
   port_ = listener_->local_endpoint().port();
   listener_->start();
   certificates_->start(io_context_.get_executor(), config_.certificate_poll_interval);
+  if (certificate_manager_) certificate_manager_->start();
 
   if (config_.handle_signals) {
     signals_.emplace(control_, SIGTERM, SIGINT);
@@ -124,6 +157,9 @@ void Server::start() {
 
 void Server::shutdown() {
   if (shutdown_requested_.exchange(true)) return;
+  // The certificate keeper has nothing to do during the drain; it ends after
+  // its call in flight, if any, and wait() joins it.
+  if (certificate_manager_) certificate_manager_->request_stop();
   asio::post(control_, [this] {
     draining_.store(true);
     shutdown_deadline_ = std::chrono::steady_clock::now() + config_.shutdown_grace_period;
@@ -175,6 +211,7 @@ void Server::wait() {
     if (thread.joinable()) thread.join();
   }
   threads_.clear();
+  if (certificate_manager_) certificate_manager_->stop();
 }
 
 }  // namespace asmegress::server

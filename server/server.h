@@ -15,6 +15,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "policy/settings.h"
+#include "server/certificate_manager.h"
 #include "server/certificate_reloader.h"
 #include "server/connection_tracker.h"
 #include "server/listener.h"
@@ -58,6 +59,7 @@ class Server {
 
  private:
   void resolve_certificate_files();
+  void load_certificates();
   void after_drain_period();
   void wait_for_connections();
   void finish();
@@ -73,6 +75,7 @@ class Server {
   std::unique_ptr<Router> router_;
   std::unique_ptr<SessionEnvironment> environment_;
   std::unique_ptr<CertificateReloader> certificates_;  // reset in ~Server, before io_context_
+  std::unique_ptr<CertificateManager> certificate_manager_;  // self-managed certificates only
 
   boost::asio::io_context io_context_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
