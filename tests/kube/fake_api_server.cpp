@@ -197,12 +197,32 @@ json FakeApiServer::put(const std::string& path, json object) {
   const std::lock_guard lock(mutex_);
   object["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
   objects_[path] = object;
+  record(path, object);
   return object;
+}
+
+void FakeApiServer::record(const std::string& path, const json& object) {
+  history_[path].emplace_back(std::chrono::steady_clock::now(), object);
+}
+
+std::optional<json> FakeApiServer::get_as_of(const std::string& path,
+                                             std::chrono::steady_clock::time_point moment) const {
+  const std::lock_guard lock(mutex_);
+  const auto found = history_.find(path);
+  if (found == history_.end()) return std::nullopt;
+  std::optional<json> as_of;
+  for (const auto& [at, object] : found->second) {
+    if (at > moment) break;
+    as_of = object;
+  }
+  if (as_of && as_of->is_null()) return std::nullopt;  // erased by then
+  return as_of;
 }
 
 void FakeApiServer::erase(const std::string& path) {
   const std::lock_guard lock(mutex_);
   objects_.erase(path);
+  history_[path].emplace_back(std::chrono::steady_clock::now(), json());
 }
 
 std::string FakeApiServer::secret_path(const std::string& namespace_name, const std::string& name) {
@@ -448,6 +468,7 @@ FakeApiServer::Answer FakeApiServer::handle_authorised(RecordedRequest& request)
     body["metadata"]["uid"] = "uid-" + std::to_string(resource_version_);
     body["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
     objects_[path] = body;
+    record(path, body);
     return {201, body.dump()};
   }
   if (request.method == "PUT" && !request.name.empty()) {
@@ -470,6 +491,7 @@ FakeApiServer::Answer FakeApiServer::handle_authorised(RecordedRequest& request)
     body["metadata"]["uid"] = found->second["metadata"].value("uid", "");
     body["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
     found->second = body;
+    record(request.path, body);
     return {200, body.dump()};
   }
   if (request.method == "PATCH" && !request.name.empty()) {
@@ -500,6 +522,7 @@ FakeApiServer::Answer FakeApiServer::handle_authorised(RecordedRequest& request)
     }
     patched["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
     found->second = patched;
+    record(request.path, patched);
     return {200, patched.dump()};
   }
   return status(405, "MethodNotAllowed", "the server does not allow this method");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -97,6 +98,10 @@ class FakeApiServer {
   // The store, by object path (/api/v1/namespaces/NS/secrets/NAME, ...).
   // put() writes as an admin would: it sets a new resourceVersion.
   std::optional<nlohmann::json> get(const std::string& path) const;
+  // The object as it was at `moment` (every write is kept, with its time):
+  // what a client with a cache that lags would see.
+  std::optional<nlohmann::json> get_as_of(const std::string& path,
+                                          std::chrono::steady_clock::time_point moment) const;
   nlohmann::json put(const std::string& path, nlohmann::json object);
   void erase(const std::string& path);
 
@@ -144,7 +149,11 @@ class FakeApiServer {
   };
   std::list<Connection> connections_;
   std::vector<int> open_fds_;
+  void record(const std::string& path, const nlohmann::json& object);  // under mutex_
   std::map<std::string, nlohmann::json> objects_;
+  std::map<std::string,
+           std::vector<std::pair<std::chrono::steady_clock::time_point, nlohmann::json>>>
+      history_;
   std::uint64_t resource_version_ = 1000;
   std::optional<std::vector<RbacRule>> rules_;
   struct ScriptedFault {
