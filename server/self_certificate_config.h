@@ -9,7 +9,7 @@
 namespace asmegress::server {
 
 // certificates.mode self: the server keeps its own CA, serving pair and
-// caBundle in the Kubernetes API (see CertificateManager). Filled from
+// caBundle in the Kubernetes API (see CertificateKeeper). Filled from
 // --certificate-secret, --inject-ca-into, --tls-san, --certificate-validity
 // and --kubeconfig; off while secret_name is empty.
 struct SelfCertificateConfig {

@@ -41,7 +41,7 @@ Server::~Server() {
     shutdown();
     wait();
   }
-  certificate_manager_.reset();  // it serves through certificates_
+  certificate_keeper_.reset();  // it serves through certificates_
   // Its timer must go before the io_context does; no thread runs it any more.
   certificates_.reset();
 }
@@ -85,13 +85,13 @@ void Server::load_certificates() {
   certificates_ = std::make_unique<CertificateReloader>(TlsFiles{{}, {}, config_.client_ca_file},
                                                         config_.tls_min_version, metrics_, logger_);
   std::string error;
-  const auto placeholder = CertificateManager::placeholder_pair(self, error);
+  const auto placeholder = CertificateKeeper::placeholder_pair(self, error);
   if (!placeholder || !certificates_->serve_pair(*placeholder, error)) {
     throw std::runtime_error("cannot prepare a temporary serving certificate: " + error);
   }
   try {
-    certificate_manager_ =
-        std::make_unique<CertificateManager>(self, *certificates_, metrics_, logger_);
+    certificate_keeper_ =
+        std::make_unique<CertificateKeeper>(self, *certificates_, metrics_, logger_);
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(std::string("cannot use the Kubernetes API credentials: ") + e.what());
   }
@@ -107,8 +107,8 @@ void Server::start() {
   ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   load_certificates();
   std::function<std::string()> not_ready;
-  if (certificate_manager_) {
-    not_ready = [manager = certificate_manager_.get()] { return manager->not_ready_reason(); };
+  if (certificate_keeper_) {
+    not_ready = [keeper = certificate_keeper_.get()] { return keeper->not_ready_reason(); };
   }
   router_ = std::make_unique<Router>(settings_, !config_.client_ca_file.empty(), metrics_,
                                      logger_, draining_, std::move(not_ready));
@@ -129,7 +129,7 @@ void Server::start() {
   port_ = listener_->local_endpoint().port();
   listener_->start();
   certificates_->start(io_context_.get_executor(), config_.certificate_poll_interval);
-  if (certificate_manager_) certificate_manager_->start();
+  if (certificate_keeper_) certificate_keeper_->start();
 
   if (config_.handle_signals) {
     signals_.emplace(control_, SIGTERM, SIGINT);
@@ -159,7 +159,7 @@ void Server::shutdown() {
   if (shutdown_requested_.exchange(true)) return;
   // The certificate keeper has nothing to do during the drain; it ends after
   // its call in flight, if any, and wait() joins it.
-  if (certificate_manager_) certificate_manager_->request_stop();
+  if (certificate_keeper_) certificate_keeper_->request_stop();
   asio::post(control_, [this] {
     draining_.store(true);
     shutdown_deadline_ = std::chrono::steady_clock::now() + config_.shutdown_grace_period;
@@ -211,7 +211,7 @@ void Server::wait() {
     if (thread.joinable()) thread.join();
   }
   threads_.clear();
-  if (certificate_manager_) certificate_manager_->stop();
+  if (certificate_keeper_) certificate_keeper_->stop();
 }
 
 }  // namespace asmegress::server

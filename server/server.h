@@ -15,7 +15,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "policy/settings.h"
-#include "server/certificate_manager.h"
+#include "server/certificate_keeper.h"
 #include "server/certificate_reloader.h"
 #include "server/connection_tracker.h"
 #include "server/listener.h"
@@ -75,7 +75,7 @@ class Server {
   std::unique_ptr<Router> router_;
   std::unique_ptr<SessionEnvironment> environment_;
   std::unique_ptr<CertificateReloader> certificates_;  // reset in ~Server, before io_context_
-  std::unique_ptr<CertificateManager> certificate_manager_;  // self-managed certificates only
+  std::unique_ptr<CertificateKeeper> certificate_keeper_;  // self-managed certificates only
 
   boost::asio::io_context io_context_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

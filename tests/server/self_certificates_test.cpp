@@ -316,11 +316,12 @@ TEST_F(SelfCertificatesTest, AnOverwrittenCaBundleIsPutBack) {
 }
 
 TEST_F(SelfCertificatesTest, RenewalsUnderLoadFailNoRequest) {
-  // Two replicas with six-second certificates: each renewal starts two
-  // seconds before expiry, so the test sees two promotions and the first CA
-  // leave the caBundle.
+  // Two replicas with nine-second certificates: each renewal starts three
+  // seconds before expiry, time enough for a slow (sanitizer) build to poll
+  // several times and let the new CA settle, so the test sees two promotions
+  // and the first CA leave the caBundle.
   const auto short_lived = [](SelfCertificateConfig& self) {
-    self.validity = 6s;
+    self.validity = 9s;
     self.settle_period = 600ms;
   };
   auto first = replica(short_lived);

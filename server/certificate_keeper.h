@@ -43,13 +43,13 @@ namespace asmegress::server {
 // that switch later keep working.
 // Failed calls are logged with what to fix, counted, and retried with
 // back-off; the served pair stays in use meanwhile.
-class CertificateManager {
+class CertificateKeeper {
  public:
-  CertificateManager(const SelfCertificateConfig& config, CertificateReloader& reloader,
+  CertificateKeeper(const SelfCertificateConfig& config, CertificateReloader& reloader,
                      Metrics& metrics, Logger& logger);
-  ~CertificateManager();
-  CertificateManager(const CertificateManager&) = delete;
-  CertificateManager& operator=(const CertificateManager&) = delete;
+  ~CertificateKeeper();
+  CertificateKeeper(const CertificateKeeper&) = delete;
+  CertificateKeeper& operator=(const CertificateKeeper&) = delete;
 
   void start();
   // Asks the thread to end after the call in flight (if any); returns at once.
@@ -74,6 +74,7 @@ class CertificateManager {
   Outcome write_step(kube::Secret& secret, CertificateSecretContent& content);
   void serve(const CertificateSecretContent& content, std::int64_t now);
   Outcome inject(CertificateSecretContent& content, std::int64_t now);
+  void track_next_ca(const CertificateSecretContent& content, std::int64_t now);
   Outcome failed(kube::Call call, const std::string& name, const kube::ApiError& error);
   void set_not_ready(std::string reason);
 
@@ -84,7 +85,7 @@ class CertificateManager {
   Logger& logger_;
   std::unique_ptr<kube::ApiClient> client_;
 
-  // Touched by the manager's thread only.
+  // Touched by the keeper's thread only.
   std::string served_certificate_;
   std::string served_issuer_;
   std::optional<std::chrono::steady_clock::time_point> next_ca_seen_since_;

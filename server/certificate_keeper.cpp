@@ -1,4 +1,4 @@
-#include "server/certificate_manager.h"
+#include "server/certificate_keeper.h"
 
 #include <algorithm>
 #include <ctime>
@@ -53,14 +53,14 @@ bool removes_any(const std::string& bundle, const std::string& wanted) {
 
 }  // namespace
 
-struct CertificateManager::Counters {
+struct CertificateKeeper::Counters {
   prometheus::Family<prometheus::Counter>* api_requests = nullptr;
   prometheus::Family<prometheus::Counter>* secret_writes = nullptr;
   prometheus::Family<prometheus::Counter>* bundle_writes = nullptr;
   prometheus::Gauge* ready = nullptr;
 };
 
-CertificateManager::CertificateManager(const SelfCertificateConfig& config,
+CertificateKeeper::CertificateKeeper(const SelfCertificateConfig& config,
                                        CertificateReloader& reloader, Metrics& metrics,
                                        Logger& logger)
     : config_(config),
@@ -108,9 +108,9 @@ CertificateManager::CertificateManager(const SelfCertificateConfig& config,
       });
 }
 
-CertificateManager::~CertificateManager() { stop(); }
+CertificateKeeper::~CertificateKeeper() { stop(); }
 
-std::optional<PemPair> CertificateManager::placeholder_pair(const SelfCertificateConfig& config,
+std::optional<PemPair> CertificateKeeper::placeholder_pair(const SelfCertificateConfig& config,
                                                             std::string& error) {
   PairRequirements requirements;
   requirements.dns_names = config.dns_names;
@@ -121,7 +121,7 @@ std::optional<PemPair> CertificateManager::placeholder_pair(const SelfCertificat
   return fresh->pair;
 }
 
-void CertificateManager::start() {
+void CertificateKeeper::start() {
   logger_.info("managing the serving certificate in the Kubernetes API",
                {{"secret", config_.secret_namespace + "/" + config_.secret_name},
                 {"webhookConfiguration", config_.webhook_configuration},
@@ -131,7 +131,7 @@ void CertificateManager::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void CertificateManager::request_stop() {
+void CertificateKeeper::request_stop() {
   {
     const std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -139,17 +139,17 @@ void CertificateManager::request_stop() {
   wake_.notify_all();
 }
 
-void CertificateManager::stop() {
+void CertificateKeeper::stop() {
   request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
-std::string CertificateManager::not_ready_reason() const {
+std::string CertificateKeeper::not_ready_reason() const {
   const std::lock_guard lock(mutex_);
   return not_ready_;
 }
 
-void CertificateManager::set_not_ready(std::string reason) {
+void CertificateKeeper::set_not_ready(std::string reason) {
   const std::lock_guard lock(mutex_);
   // Ready once is ready for good: flipping /readyz when something overwrites
   // the caBundle would only take every replica out of the Service at once,
@@ -159,7 +159,7 @@ void CertificateManager::set_not_ready(std::string reason) {
   counters_->ready->Set(not_ready_.empty() ? 1 : 0);
 }
 
-void CertificateManager::run() {
+void CertificateKeeper::run() {
   for (;;) {
     const Outcome outcome = sync();
     std::chrono::milliseconds delay = config_.poll_interval;
@@ -175,7 +175,7 @@ void CertificateManager::run() {
   }
 }
 
-CertificateManager::Outcome CertificateManager::sync() {
+CertificateKeeper::Outcome CertificateKeeper::sync() {
   std::optional<kube::Secret> secret;
   if (const Outcome outcome = read_or_create_secret(secret); outcome != Outcome::Done) {
     return outcome;
@@ -188,7 +188,7 @@ CertificateManager::Outcome CertificateManager::sync() {
   return inject(content, unix_now());
 }
 
-CertificateManager::Outcome CertificateManager::read_or_create_secret(
+CertificateKeeper::Outcome CertificateKeeper::read_or_create_secret(
     std::optional<kube::Secret>& secret) {
   const std::string& name = config_.secret_name;
   auto read = client_->get_secret(config_.secret_namespace, name);
@@ -240,17 +240,10 @@ CertificateManager::Outcome CertificateManager::read_or_create_secret(
   return Outcome::Done;
 }
 
-CertificateManager::Outcome CertificateManager::write_step(kube::Secret& secret,
+CertificateKeeper::Outcome CertificateKeeper::write_step(kube::Secret& secret,
                                                            CertificateSecretContent& content) {
   const std::int64_t now = unix_now();
-  // The settle clock runs per next pair: a new one starts it again.
-  const std::string next_ca =
-      content.next ? check_pair(*content.next, content.trusted, requirements_, now).issuer
-                   : std::string();
-  if (next_ca != next_ca_seen_) {
-    next_ca_seen_ = next_ca;
-    next_ca_seen_since_.reset();
-  }
+  track_next_ca(content, now);
   const bool settled =
       next_ca_seen_since_ &&
       std::chrono::steady_clock::now() - *next_ca_seen_since_ >= config_.settle_period;
@@ -307,7 +300,7 @@ CertificateManager::Outcome CertificateManager::write_step(kube::Secret& secret,
   return Outcome::Done;
 }
 
-void CertificateManager::serve(const CertificateSecretContent& content, std::int64_t now) {
+void CertificateKeeper::serve(const CertificateSecretContent& content, std::int64_t now) {
   if (!content.serving) return;
   const PairCheck check = check_pair(*content.serving, content.trusted, requirements_, now);
   // A broken pair (one this replica could not replace) is worth no more than
@@ -326,8 +319,22 @@ void CertificateManager::serve(const CertificateSecretContent& content, std::int
                 {"notAfter", check.not_after}});
 }
 
-CertificateManager::Outcome CertificateManager::inject(CertificateSecretContent& content,
+void CertificateKeeper::track_next_ca(const CertificateSecretContent& content,
+                                       std::int64_t now) {
+  // The settle clock runs per next pair: a new one starts it again.
+  const std::string next_ca =
+      content.next ? check_pair(*content.next, content.trusted, requirements_, now).issuer
+                   : std::string();
+  if (next_ca != next_ca_seen_) {
+    next_ca_seen_ = next_ca;
+    next_ca_seen_since_.reset();
+  }
+}
+
+CertificateKeeper::Outcome CertificateKeeper::inject(CertificateSecretContent& content,
                                                        std::int64_t now) {
+  // A pair staged in this very pass is watched for from this pass on.
+  track_next_ca(content, now);
   std::string bundle = ca_bundle_of(content, now);
   const std::string& name = config_.webhook_configuration;
   bool any_found = false;
@@ -414,7 +421,7 @@ CertificateManager::Outcome CertificateManager::inject(CertificateSecretContent&
   return Outcome::Done;
 }
 
-CertificateManager::Outcome CertificateManager::failed(Call call, const std::string& name,
+CertificateKeeper::Outcome CertificateKeeper::failed(Call call, const std::string& name,
                                                        const kube::ApiError& error) {
   const kube::ApiCall& api_call = kube::api_call(call);
   const std::string& namespace_name = config_.secret_namespace;
