@@ -44,8 +44,9 @@ RUN set -eu; \
     echo "runtime files:"; find /rootfs -type f -exec ls -l {} +
 
 # Runtime: FROM scratch rather than the Debian base, because the webhook
-# needs only glibc, libstdc++/libgcc, OpenSSL and yaml-cpp at run time
-# (Boost.JSON is linked in); everything else in a base image (shell, apt,
+# needs only glibc, libstdc++/libgcc, OpenSSL, yaml-cpp and prometheus-cpp's
+# core library at run time (Boost.JSON is linked in; prometheus-cpp's pull
+# and push libraries, with civetweb and curl, are not linked); everything else in a base image (shell, apt,
 # coreutils) would only be attack surface and CVE noise. The libraries come from the build stage's
 # Debian 12, so they are exactly the ones the binary was linked against. The
 # preStop hook uses "asm-egress-webhook sleep N" since there is no sleep(1).

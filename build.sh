@@ -17,7 +17,8 @@ cd "$(dirname "$0")"
 
 # What the build needs (the Dockerfile's build stage installs the same).
 BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config ca-certificates
-  libboost1.81-dev libboost-json1.81-dev libcli11-dev libyaml-cpp-dev libssl-dev)
+  libboost1.81-dev libboost-json1.81-dev libcli11-dev libyaml-cpp-dev libssl-dev
+  prometheus-cpp-dev)
 # What the tests need on top: GoogleTest, an independent JSON Patch
 # implementation, Go with sprig for rendering the Helm chart, openssl and curl
 # for certificate and end-to-end checks, clang for the fuzz targets.
@@ -25,7 +26,10 @@ TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
   openssl curl clang libclang-rt-14-dev python3)
 BENCH_PACKAGES=(libbenchmark-dev wrk jq curl)
-IMAGE_PACKAGES=(buildah podman debootstrap runc uidmap fuse-overlayfs)
+IMAGE_PACKAGES=(buildah podman debootstrap runc uidmap fuse-overlayfs jq)
+# The image test runs the server against the tests' fake API server, built on
+# the host in build/dev, whose configuration needs the test libraries.
+FAKE_API_PACKAGES=(libgtest-dev libgmock-dev nlohmann-json3-dev libbenchmark-dev)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -81,8 +85,10 @@ case "${1:-}" in
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j "$(jobs)"
     ;;
   test-image)
-    install_packages "${IMAGE_PACKAGES[@]}" openssl curl
-    exec bash tests/image/run.sh
+    install_packages "${IMAGE_PACKAGES[@]}" "${BUILD_PACKAGES[@]}" "${FAKE_API_PACKAGES[@]}" openssl curl
+    cmake --preset dev >/dev/null
+    cmake --build --preset dev -j "$(jobs)" --target fake_api_server
+    ASM_EGRESS_FAKE_API_SERVER=$PWD/build/dev/tests/kube/fake_api_server exec bash tests/image/run.sh
     ;;
   bench)
     install_packages "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/policy_flags.h"
+#include "cli/self_certificate_flags.h"
 #include "server/cpu_quota.h"
 #include "server/duration.h"
 #include "server/logger.h"
@@ -41,6 +42,7 @@ void add_duration_flag(CLI::App& command, const std::string& name,
 
 struct ServeFlags {
   server::ServerConfig config;
+  std::string kubeconfig;
   int verbosity = 0;
 };
 
@@ -102,9 +104,19 @@ void add_serve_command(CLI::App& app, policy::Settings& settings, int& exit_code
   serve->add_option("-v,--v", flags->verbosity, "Log verbosity: 0 info, 1 or more adds debug")
       ->capture_default_str();
   add_policy_flags(*serve, settings);
+  add_self_certificate_flags(*serve, config.self_certificates, flags->kubeconfig);
 
   serve->callback([flags, &settings, &exit_code] {
     server::Logger logger(std::cerr, flags->verbosity);
+    if (flags->config.self_certificates.enabled()) {
+      std::string error;
+      if (!resolve_cluster_access(flags->kubeconfig, flags->config.self_certificates.cluster,
+                                  error)) {
+        logger.error("cannot start the server", {{"error", error}});
+        exit_code = 1;
+        return;
+      }
+    }
     server::Metrics metrics;
     server::Server admission_server(flags->config, settings, metrics, logger);
     try {

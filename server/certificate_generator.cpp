@@ -47,7 +47,7 @@ bool add_extension(X509* certificate, X509* issuer, int nid, const std::string& 
 
 // Fields shared by CA and leaf certificates.
 CertificateHandle new_certificate(const std::string& common_name, EVP_PKEY* key,
-                                  std::chrono::hours validity) {
+                                  std::chrono::seconds validity) {
   CertificateHandle certificate(X509_new());
   if (!certificate) return nullptr;
   X509_NAME* name = X509_get_subject_name(certificate.get());
@@ -56,7 +56,7 @@ CertificateHandle new_certificate(const std::string& common_name, EVP_PKEY* key,
       X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, cn, -1, -1, 0) != 1 ||
       X509_gmtime_adj(X509_getm_notBefore(certificate.get()), -3600) == nullptr ||
       X509_gmtime_adj(X509_getm_notAfter(certificate.get()),
-                      static_cast<long>(std::chrono::seconds(validity).count())) == nullptr ||
+                      static_cast<long>(validity.count())) == nullptr ||
       X509_set_pubkey(certificate.get(), key) != 1) {
     return nullptr;
   }
@@ -100,7 +100,7 @@ bool existing_files_usable(const GeneratedServingFiles& files) {
 }  // namespace
 
 std::optional<PemPair> generate_certificate_authority(const std::string& common_name,
-                                                      std::chrono::hours validity,
+                                                      std::chrono::seconds validity,
                                                       std::string& error) {
   const PrivateKeyHandle key = new_p256_key();
   CertificateHandle certificate = key ? new_certificate(common_name, key.get(), validity) : nullptr;

@@ -12,6 +12,7 @@ namespace asmegress::server {
 struct PemPair {
   std::string certificate;
   std::string private_key;
+  bool operator==(const PemPair&) const = default;
 };
 
 enum class CertificateUse { ServerAuth, ClientAuth };
@@ -21,13 +22,13 @@ struct CertificateRequest {
   std::vector<std::string> dns_names;
   std::vector<std::string> ip_addresses;
   CertificateUse use = CertificateUse::ServerAuth;
-  std::chrono::hours validity{24 * 365};
+  std::chrono::seconds validity{std::chrono::hours(24 * 365)};
 };
 
 // A self-signed CA with an ECDSA P-256 key. Nullopt (and OpenSSL's reason in
 // `error`) if OpenSSL fails.
 std::optional<PemPair> generate_certificate_authority(const std::string& common_name,
-                                                      std::chrono::hours validity,
+                                                      std::chrono::seconds validity,
                                                       std::string& error);
 
 // A leaf certificate with a new ECDSA P-256 key, signed by `authority`.

@@ -29,11 +29,17 @@ CertificateReloader::CertificateReloader(TlsFiles files, TlsMinVersion min_versi
 
 std::optional<TlsMaterial> CertificateReloader::read_material(std::string& error) const {
   TlsMaterial material;
-  auto certificate = read_file(files_.certificate, error);
-  auto key = read_file(files_.private_key, error);
-  if (!certificate || !key) return std::nullopt;
-  material.certificate_chain = std::move(*certificate);
-  material.private_key = std::move(*key);
+  if (files_.certificate.empty()) {
+    // The pair is served from memory (serve_pair); only the client CA is a file.
+    material.certificate_chain = in_use_.certificate_chain;
+    material.private_key = in_use_.private_key;
+  } else {
+    auto certificate = read_file(files_.certificate, error);
+    auto key = read_file(files_.private_key, error);
+    if (!certificate || !key) return std::nullopt;
+    material.certificate_chain = std::move(*certificate);
+    material.private_key = std::move(*key);
+  }
   if (!files_.client_ca.empty()) {
     auto client_ca = read_file(files_.client_ca, error);
     if (!client_ca) return std::nullopt;
@@ -43,6 +49,7 @@ std::optional<TlsMaterial> CertificateReloader::read_material(std::string& error
 }
 
 bool CertificateReloader::load(std::string& error) {
+  const std::lock_guard material_lock(material_mutex_);
   const auto material = read_material(error);
   if (!material) return false;
   auto serving = make_serving_context(*material, min_version_, error);
@@ -59,7 +66,28 @@ std::shared_ptr<boost::asio::ssl::context> CertificateReloader::current() const 
   return current_;
 }
 
+bool CertificateReloader::serve_pair(const PemPair& pair, std::string& error) {
+  const std::lock_guard material_lock(material_mutex_);
+  TlsMaterial material;
+  material.certificate_chain = pair.certificate;
+  material.private_key = pair.private_key;
+  if (!files_.client_ca.empty()) {
+    auto client_ca = read_file(files_.client_ca, error);
+    if (!client_ca) return false;
+    material.client_ca = std::move(*client_ca);
+  }
+  auto serving = make_serving_context(material, min_version_, error);
+  if (!serving) return false;
+  in_use_ = std::move(material);
+  failed_.reset();
+  metrics_.set_certificate_expiry(serving->not_after);
+  const std::lock_guard lock(mutex_);
+  current_ = std::move(serving->context);
+  return true;
+}
+
 bool CertificateReloader::poll() {
+  const std::lock_guard material_lock(material_mutex_);
   std::string error;
   const auto material = read_material(error);
   if (material && *material == in_use_) {

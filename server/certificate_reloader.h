@@ -10,6 +10,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "server/certificate_generator.h"
 #include "server/logger.h"
 #include "server/metrics.h"
 #include "server/server_config.h"
@@ -18,7 +19,7 @@
 namespace asmegress::server {
 
 struct TlsFiles {
-  std::string certificate;
+  std::string certificate;  // empty (with private_key): the pair comes from serve_pair()
   std::string private_key;
   std::string client_ca;  // empty: none
 };
@@ -35,6 +36,11 @@ class CertificateReloader {
 
   // Loads the files now. False (with the reason) when they are unusable.
   bool load(std::string& error);
+
+  // Serves `pair` from memory from the next handshake on (the client CA still
+  // comes from its file), for certificates the server keeps itself. False,
+  // with the reason, when it does not load; the previous pair stays.
+  bool serve_pair(const PemPair& pair, std::string& error);
 
   // The context for the next handshake.
   std::shared_ptr<boost::asio::ssl::context> current() const;
@@ -58,7 +64,8 @@ class CertificateReloader {
   mutable std::mutex mutex_;
   std::shared_ptr<boost::asio::ssl::context> current_;
 
-  // Only touched by poll(), which runs on one timer chain.
+  // poll() runs on one timer chain, serve_pair() on the caller's thread.
+  std::mutex material_mutex_;
   TlsMaterial in_use_;
   std::optional<TlsMaterial> failed_;  // the last changed material that did not load
   bool failure_reported_ = false;

@@ -45,12 +45,14 @@ bool is_json_content_type(std::string_view content_type) {
 }
 
 Router::Router(const policy::Settings& settings, bool client_certificate_required,
-               Metrics& metrics, Logger& logger, const std::atomic<bool>& draining)
+               Metrics& metrics, Logger& logger, const std::atomic<bool>& draining,
+               std::function<std::string()> not_ready)
     : settings_(settings),
       client_certificate_required_(client_certificate_required),
       metrics_(metrics),
       logger_(logger),
-      draining_(draining) {}
+      draining_(draining),
+      not_ready_(std::move(not_ready)) {}
 
 std::optional<Response> Router::refuse(const RequestHeader& header,
                                       const ConnectionFacts& connection) {
@@ -123,10 +125,14 @@ Response Router::handle(const Request& request, const ConnectionFacts& connectio
     if (draining_.load(std::memory_order_relaxed)) {
       return text_response(http::status::service_unavailable, version, "shutting down\n");
     }
+    if (not_ready_) {
+      if (std::string reason = not_ready_(); !reason.empty()) {
+        return text_response(http::status::service_unavailable, version, std::move(reason) + "\n");
+      }
+    }
     return text_response(http::status::ok, version, "ok\n");
   }
-  return text_response(http::status::ok, version,
-                       metrics_.render() + metrics_.render_validation_actions(),
+  return text_response(http::status::ok, version, metrics_.render(),
                        "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -34,8 +35,11 @@ struct ConnectionFacts {
 // in the order controller-runtime's admission handler uses.
 class Router {
  public:
+  // `not_ready`, when given, says why /readyz must fail (empty: ready);
+  // self-managed certificates use it until their pair is served and trusted.
   Router(const policy::Settings& settings, bool client_certificate_required, Metrics& metrics,
-         Logger& logger, const std::atomic<bool>& draining);
+         Logger& logger, const std::atomic<bool>& draining,
+         std::function<std::string()> not_ready = {});
 
   // What the header alone decides: the refusal (a wrong route, method,
   // Content-Type or missing client certificate, or a body where none is
@@ -62,6 +66,7 @@ class Router {
   Metrics& metrics_;
   Logger& logger_;
   const std::atomic<bool>& draining_;
+  std::function<std::string()> not_ready_;
 };
 
 // "/mutate?timeout=10s" -> "/mutate".

@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <csignal>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -47,6 +48,7 @@ Server::~Server() {
     shutdown();
     wait();
   }
+  certificate_keeper_.reset();  // it serves through certificates_
   // Its timer must go before the io_context does; no thread runs it any more.
   certificates_.reset();
 }
@@ -69,6 +71,39 @@ void Server::resolve_certificate_files() {
                 {"keyFile", config_.tls_private_key_file}});
 }
 
+void Server::load_certificates() {
+  const SelfCertificateConfig& self = config_.self_certificates;
+  if (!self.enabled()) {
+    resolve_certificate_files();
+    certificates_ = std::make_unique<CertificateReloader>(
+        TlsFiles{config_.tls_cert_file, config_.tls_private_key_file, config_.client_ca_file},
+        config_.tls_min_version, metrics_, logger_);
+    std::string error;
+    if (!certificates_->load(error)) {
+      throw std::runtime_error("cannot load the serving certificate: " + error);
+    }
+    return;
+  }
+  if (!config_.tls_cert_file.empty() || !config_.tls_private_key_file.empty()) {
+    throw std::runtime_error("--certificate-secret and --tls-cert-file exclude each other");
+  }
+  // Until the Secret's pair is served, a throwaway one keeps the port and the
+  // probes up; /readyz fails meanwhile.
+  certificates_ = std::make_unique<CertificateReloader>(TlsFiles{{}, {}, config_.client_ca_file},
+                                                        config_.tls_min_version, metrics_, logger_);
+  std::string error;
+  const auto placeholder = CertificateKeeper::placeholder_pair(self, error);
+  if (!placeholder || !certificates_->serve_pair(*placeholder, error)) {
+    throw std::runtime_error("cannot prepare a temporary serving certificate: " + error);
+  }
+  try {
+    certificate_keeper_ =
+        std::make_unique<CertificateKeeper>(self, *certificates_, metrics_, logger_);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("cannot use the Kubernetes API credentials: ") + e.what());
+  }
+}
+
 void Server::start() {
   // glibc serves large blocks from its arenas once its mmap threshold has
   // risen after the first large free, and then keeps them: a handful of
@@ -80,13 +115,10 @@ void Server::start() {
   // OpenSSL writes to the sockets with write(2), which raises SIGPIPE on a
   // connection the client has reset; the error it returns is enough.
   ::signal(SIGPIPE, SIG_IGN);
-  resolve_certificate_files();
-  certificates_ = std::make_unique<CertificateReloader>(
-      TlsFiles{config_.tls_cert_file, config_.tls_private_key_file, config_.client_ca_file},
-      config_.tls_min_version, metrics_, logger_);
-  std::string error;
-  if (!certificates_->load(error)) {
-    throw std::runtime_error("cannot load the serving certificate: " + error);
+  load_certificates();
+  std::function<std::string()> not_ready;
+  if (certificate_keeper_) {
+    not_ready = [keeper = certificate_keeper_.get()] { return keeper->not_ready_reason(); };
   }
   if (config_.max_request_bytes_in_flight < config_.max_request_bytes) {
     throw std::runtime_error("--max-request-bytes-in-flight (" +
@@ -99,7 +131,7 @@ void Server::start() {
       .bytes = config_.max_request_bytes_in_flight, .small_body = 64 * 1024,
       .small_reserve = 4 * 1024 * 1024});
   router_ = std::make_unique<Router>(settings_, !config_.client_ca_file.empty(), metrics_,
-                                     logger_, draining_);
+                                     logger_, draining_, std::move(not_ready));
   environment_ = std::make_unique<SessionEnvironment>(
       SessionEnvironment{config_, *router_, metrics_, logger_, draining_, tracker_, *budget_});
 
@@ -117,6 +149,7 @@ void Server::start() {
   port_ = listener_->local_endpoint().port();
   listener_->start();
   certificates_->start(io_context_.get_executor(), config_.certificate_poll_interval);
+  if (certificate_keeper_) certificate_keeper_->start();
 
   if (config_.handle_signals) {
     signals_.emplace(control_, SIGTERM, SIGINT);
@@ -185,6 +218,9 @@ void Server::schedule_memory_trim() {
 
 void Server::shutdown() {
   if (shutdown_requested_.exchange(true)) return;
+  // The certificate keeper has nothing to do during the drain; it ends after
+  // its call in flight, if any, and wait() joins it.
+  if (certificate_keeper_) certificate_keeper_->request_stop();
   asio::post(control_, [this] {
     draining_.store(true);
     shutdown_deadline_ = std::chrono::steady_clock::now() + config_.shutdown_grace_period;
@@ -237,6 +273,7 @@ void Server::wait() {
     if (thread.joinable()) thread.join();
   }
   threads_.clear();
+  if (certificate_keeper_) certificate_keeper_->stop();
 }
 
 }  // namespace asmegress::server

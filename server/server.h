@@ -16,6 +16,7 @@
 
 #include "policy/settings.h"
 #include "server/body_budget.h"
+#include "server/certificate_keeper.h"
 #include "server/certificate_reloader.h"
 #include "server/connection_tracker.h"
 #include "server/listener.h"
@@ -61,6 +62,7 @@ class Server {
   void resolve_certificate_files();
   void serve_on_this_thread();
   void schedule_memory_trim();
+  void load_certificates();
   void after_drain_period();
   void wait_for_connections();
   void finish();
@@ -77,6 +79,7 @@ class Server {
   std::unique_ptr<Router> router_;
   std::unique_ptr<SessionEnvironment> environment_;
   std::unique_ptr<CertificateReloader> certificates_;  // reset in ~Server, before io_context_
+  std::unique_ptr<CertificateKeeper> certificate_keeper_;  // self-managed certificates only
 
   boost::asio::io_context io_context_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

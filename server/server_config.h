@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "server/self_certificate_config.h"
+
 namespace asmegress::server {
 
 enum class TlsMinVersion { Tls12, Tls13 };
@@ -46,6 +48,10 @@ struct ServerConfig {
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
 
   std::chrono::milliseconds certificate_poll_interval{std::chrono::seconds(1)};
+
+  // Enabled: the serving pair and caBundle are kept in the Kubernetes API
+  // (no certificate files, no cert_dir).
+  SelfCertificateConfig self_certificates;
 
   // The executable handles SIGTERM/SIGINT; tests embedding the server call
   // Server::shutdown() instead.

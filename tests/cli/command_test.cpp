@@ -698,5 +698,79 @@ TEST(ValidationActionsFlag, WarnAndAuditTogetherAreAccepted) {
   EXPECT_TRUE(answer.as_object().contains("auditAnnotations"));
 }
 
+// certificates.mode self: the flags and what they refuse, before anything
+// is served.
+const std::vector<std::string> kSelfFlags{"serve",
+                                          "--certificate-secret=asm-egress-webhook/webhook-tls",
+                                          "--inject-ca-into=egress-asm-egress-webhook",
+                                          "--tls-san=webhook.asm-egress-webhook.svc,10.0.0.7",
+                                          "--secure-port=0",
+                                          "--bind-address=127.0.0.1"};
+
+std::vector<std::string> self_flags_with(std::vector<std::string> extra) {
+  std::vector<std::string> args = kSelfFlags;
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+TEST(ServeCommand, SelfCertificatesAreRefusedWithCertificateFiles) {
+  const Outcome both = run(self_flags_with({"--tls-cert-file=/tmp/x.crt"}));
+  EXPECT_EQ(both.status, 2);
+  EXPECT_NE(both.err.find("--tls-cert-file excludes --certificate-secret"), std::string::npos)
+      << both.err;
+  EXPECT_EQ(run(self_flags_with({"--tls-private-key-file=/tmp/x.key"})).status, 2);
+}
+
+TEST(ServeCommand, SelfCertificateFlagsAreChecked) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  for (const Case& c : {
+           Case{self_flags_with({"--certificate-validity=60s"}), "shorter than 90s"},
+           Case{self_flags_with({"--certificate-validity=a year"}), "is not a duration"},
+           Case{self_flags_with({"--tls-san=Not_A_Name"}), "neither a DNS name nor an IP"},
+           Case{{"serve", "--certificate-secret=no-slash", "--inject-ca-into=w", "--tls-san=a"},
+                "NAMESPACE/NAME"},
+           Case{{"serve", "--certificate-secret=ns/name", "--tls-san=a"}, "--inject-ca-into"},
+           Case{{"serve", "--certificate-secret=ns/name", "--inject-ca-into=w"}, "--tls-san"},
+           Case{{"serve", "--tls-san=a.b"}, "--certificate-secret"},
+           Case{{"serve", "--inject-ca-into=w"}, "--certificate-secret"},
+           Case{{"serve", "--kubeconfig=/dev/null"}, "--certificate-secret"},
+       }) {
+    const Outcome outcome = run(c.args);
+    EXPECT_EQ(outcome.status, 2) << c.args.back() << "\n" << outcome.err;
+    EXPECT_NE(outcome.err.find(c.expected), std::string::npos) << outcome.err;
+  }
+}
+
+TEST(ServeCommand, SelfCertificatesOutsideAPodNeedAKubeconfig) {
+  ::unsetenv("KUBERNETES_SERVICE_HOST");
+  const Outcome outside = run(kSelfFlags);
+  EXPECT_EQ(outside.status, 1);
+  EXPECT_NE(outside.err.find("give --kubeconfig"), std::string::npos) << outside.err;
+
+  const fs::path insecure = write_temp("insecure-kubeconfig.yaml", R"(apiVersion: v1
+kind: Config
+current-context: c
+contexts: [{name: c, context: {cluster: k, user: u}}]
+clusters: [{name: k, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: t}}]
+)");
+  const Outcome refused = run(self_flags_with({"--kubeconfig=" + insecure.string()}));
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find("insecure-skip-tls-verify"), std::string::npos) << refused.err;
+}
+
+TEST(ServeCommand, HelpListsTheSelfCertificateFlags) {
+  const Outcome help = run({"serve", "--help"});
+  EXPECT_EQ(help.status, 0);
+  for (const char* flag : {"--certificate-secret", "--inject-ca-into", "--tls-san",
+                           "--certificate-validity", "--kubeconfig"}) {
+    EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_NE(help.out.find("8760h"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace asmegress::cli

@@ -3,7 +3,11 @@
 # cluster would: generated certificates mounted read-only, a review sent over
 # TLS verified against the CA for the Service's DNS name, /healthz, /readyz
 # and /metrics read, the preStop command run inside the container, and a
-# SIGTERM that must end the container with exit code 0.
+# SIGTERM that must end the container with exit code 0. Then the server in
+# certificates.mode self against the tests' fake API server (run on the
+# host; ASM_EGRESS_FAKE_API_SERVER names it, else it is built in build/dev):
+# the Secret created, the caBundles injected and put back, a second replica
+# reusing the pair, no call refused by the chart's RBAC.
 #
 #   tests/image/run.sh            (as root; installs what it needs with apt-get)
 #
@@ -44,23 +48,24 @@ die() { bad "$*"; finish; }
 log() { echo "--- $*"; }
 
 # --- prerequisites ---------------------------------------------------------
-tools=(buildah podman debootstrap runc newuidmap fuse-overlayfs curl openssl)
+tools=(buildah podman debootstrap runc newuidmap fuse-overlayfs curl openssl jq)
 missing=()
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
-    die "missing ${missing[*]}; run as root or: apt-get install -y buildah podman debootstrap runc uidmap fuse-overlayfs curl openssl"
+    die "missing ${missing[*]}; run as root or: apt-get install -y buildah podman debootstrap runc uidmap fuse-overlayfs curl openssl jq"
   fi
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  timeout 600 apt-get install -y -qq buildah podman debootstrap runc uidmap fuse-overlayfs curl openssl >/dev/null ||
-    { timeout 300 apt-get update -qq && timeout 600 apt-get install -y -qq buildah podman debootstrap runc uidmap fuse-overlayfs curl openssl >/dev/null; } ||
+  timeout 600 apt-get install -y -qq buildah podman debootstrap runc uidmap fuse-overlayfs curl openssl jq >/dev/null ||
+    { timeout 300 apt-get update -qq && timeout 600 apt-get install -y -qq buildah podman debootstrap runc uidmap fuse-overlayfs curl openssl jq >/dev/null; } ||
     die "apt-get install of the container tools failed"
 fi
 
 work=$(mktemp -d /tmp/asm-egress-image-test.XXXXXX)
 cleanup() {
-  podman rm -f -t 0 "$name" >/dev/null 2>&1
+  podman rm -f -t 0 "$name" "$name-self" "$name-self-2" >/dev/null 2>&1
+  [[ -n ${fake_pid:-} ]] && kill -TERM "$fake_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -269,6 +274,158 @@ if timeout 30 podman exec "$name" asm-egress-webhook sleep 0.1 >/dev/null 2>&1; 
   ok "preStop command runs in the live container"
 else
   bad "podman exec asm-egress-webhook sleep failed"
+fi
+
+# --- certificates.mode self, against the fake API server -------------------------
+# The server keeps its own certificate through a Kubernetes API: the tests'
+# fake API server (tests/kube), built for this machine and run on loopback,
+# with the chart's two webhook configurations and exactly the chart's RBAC
+# for the webhook's token. The container reaches it over --network host.
+fake=${ASM_EGRESS_FAKE_API_SERVER:-$src/build/dev/tests/kube/fake_api_server}
+if [[ ! -x $fake ]]; then
+  log "building the fake API server (build/dev)"
+  (cd "$src" && cmake --preset dev >/dev/null && cmake --build --preset dev --target fake_api_server) \
+    >"$work/fake-build.log" 2>&1 || { tail -30 "$work/fake-build.log"; die "cannot build the fake API server"; }
+fi
+kube=$work/kube
+mkdir -p "$kube"
+"$fake" --secret "$ns/$svc-tls" --webhook-configuration "$svc" --kubeconfig-out "$kube/kubeconfig" \
+  --run-for 600 >"$work/fake.out" 2>"$work/fake.err" &
+fake_pid=$!
+api_port=
+for _ in $(seq 1 100); do
+  api_port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$work/fake.out")
+  [[ -n $api_port ]] && break
+  sleep 0.1
+done
+[[ -n $api_port ]] || { cat "$work/fake.err"; die "the fake API server did not start"; }
+chmod 0755 "$kube" && chmod 0444 "$kube/kubeconfig"
+jq -r '.clusters[0].cluster["certificate-authority-data"] | @base64d' "$kube/kubeconfig" >"$work/api-ca.crt"
+# The test's own calls use the admin token (no RBAC), as kubectl would.
+api() { curl -sS --max-time 10 --cacert "$work/api-ca.crt" -H 'Authorization: Bearer admin-token' "$@"; }
+secret_url=https://127.0.0.1:$api_port/api/v1/namespaces/$ns/secrets/$svc-tls
+hooks=https://127.0.0.1:$api_port/apis/admissionregistration.k8s.io/v1
+bundle_of() { api "$hooks/$1webhookconfigurations/$svc" | jq -r '.webhooks[0].clientConfig.caBundle // ""'; }
+ok "fake API server on 127.0.0.1:$api_port"
+
+self_name=$name-self
+self_port=$(free_port) || die "no free port"
+sans=$host,$svc.$ns,$svc
+run_self() {  # container name, port
+  podman run -d --name "$1" --pull=never --network host -v "$kube:/etc/kube:ro" "$image" \
+    --bind-address=127.0.0.1 --secure-port="$2" \
+    --certificate-secret="$ns/$svc-tls" --inject-ca-into="$svc" --tls-san="$sans" \
+    --certificate-validity=2160h --kubeconfig=/etc/kube/kubeconfig \
+    --shutdown-drain-period=1s --shutdown-grace-period=10s >/dev/null 2>"$work/run-self.err"
+}
+run_self "$self_name" "$self_port" || { cat "$work/run-self.err"; die "podman run in self mode failed"; }
+ready=0
+for _ in $(seq 1 120); do
+  # Unverified, as the kubelet's probe: nothing trusts the pair yet.
+  if [[ $(curl -sk --max-time 5 -o /dev/null -w '%{http_code}' "https://127.0.0.1:$self_port/readyz") == 200 ]]; then
+    ready=1
+    break
+  fi
+  [[ $(podman inspect --format '{{.State.Running}}' "$self_name" 2>/dev/null) == true ]] || break
+  sleep 0.5
+done
+if ((ready)); then
+  ok "self mode: /readyz answers 200 once the pair is served and injected"
+else
+  podman logs "$self_name" 2>&1 | tail -30
+  die "self mode: the server never became ready"
+fi
+
+api "$secret_url" >"$work/secret.json"
+if [[ $(jq -r .type "$work/secret.json") == kubernetes.io/tls ]] &&
+  [[ $(jq -r '.data | [has("ca.crt"), has("tls.crt"), has("tls.key")] | all' "$work/secret.json") == true ]]; then
+  ok "self mode: the server created the kubernetes.io/tls Secret with ca.crt, tls.crt, tls.key"
+else
+  bad "self mode: the Secret is not what it should be: $(head -c 300 "$work/secret.json")"
+fi
+ca_b64=$(jq -r '.data["ca.crt"]' "$work/secret.json")
+jq -r '.data["ca.crt"] | @base64d' "$work/secret.json" >"$work/self-ca.crt"
+if [[ $(bundle_of mutating) == "$ca_b64" && $(bundle_of validating) == "$ca_b64" ]]; then
+  ok "self mode: both webhook configurations' caBundle is the Secret's CA"
+else
+  bad "self mode: caBundle differs from the Secret's ca.crt"
+fi
+
+selfurl=https://$host:$self_port
+cs() { curl -sS --max-time 10 --cacert "$work/self-ca.crt" --resolve "$host:$self_port:127.0.0.1" "$@"; }
+code=$(cs -o "$work/self-mutate.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+  --data-binary "@$review" "$selfurl/mutate?timeout=10s")
+if [[ $code == 200 ]] && grep -q '"allowed": *true' "$work/self-mutate.json"; then
+  ok "self mode: /mutate answers over TLS verified with the injected CA for $host"
+else
+  bad "self mode: /mutate answered $code: $(head -c 300 "$work/self-mutate.json")"
+fi
+
+# A second replica reuses the pair: the Secret is not written again.
+rv=$(jq -r .metadata.resourceVersion "$work/secret.json")
+second_port=$(free_port) || die "no free port"
+run_self "$self_name-2" "$second_port" || { cat "$work/run-self.err"; bad "podman run of a second replica failed"; }
+fingerprint() {  # port
+  openssl s_client -connect "127.0.0.1:$1" -servername "$host" </dev/null 2>/dev/null |
+    openssl x509 -noout -fingerprint -sha256 2>/dev/null
+}
+want_fp=$(jq -r '.data["tls.crt"] | @base64d' "$work/secret.json" | openssl x509 -noout -fingerprint -sha256)
+same=0
+for _ in $(seq 1 60); do
+  [[ $(fingerprint "$second_port") == "$want_fp" ]] && { same=1; break; }
+  sleep 0.5
+done
+if ((same)) && [[ $(fingerprint "$self_port") == "$want_fp" ]] &&
+  [[ $(api "$secret_url" | jq -r .metadata.resourceVersion) == "$rv" ]]; then
+  ok "self mode: a second replica serves the same pair and leaves the Secret as it is"
+else
+  podman logs "$self_name-2" 2>&1 | tail -20
+  bad "self mode: the second replica serves another pair or rewrote the Secret"
+fi
+podman rm -f -t 0 "$self_name-2" >/dev/null 2>&1
+
+# Helm, Argo CD or a person overwrites the caBundle: it comes back.
+api -X PATCH -H 'Content-Type: application/json-patch+json' \
+  --data '[{"op": "replace", "path": "/webhooks/0/clientConfig/caBundle", "value": "b3ZlcndyaXR0ZW4="}]' \
+  "$hooks/validatingwebhookconfigurations/$svc" >/dev/null
+back=0
+for _ in $(seq 1 60); do
+  [[ $(bundle_of validating) == "$ca_b64" ]] && { back=1; break; }
+  sleep 0.5
+done
+((back)) && ok "self mode: an overwritten caBundle is put back" || bad "self mode: the caBundle stayed overwritten"
+
+cs -o "$work/self-metrics" "$selfurl/metrics"
+if grep -q '^asm_egress_webhook_kubernetes_api_requests_total{code="201",resource="secrets",verb="create"} 1' "$work/self-metrics" &&
+  grep -q '^asm_egress_webhook_certificate_ready 1' "$work/self-metrics"; then
+  ok "self mode: /metrics counts the API calls and reports ready"
+else
+  bad "self mode: /metrics lacks the API call counts: $(grep asm_egress_webhook_k "$work/self-metrics" | head -5)"
+fi
+
+podman kill --signal TERM "$self_name" >/dev/null 2>&1
+status=$(timeout 30 podman wait "$self_name" 2>/dev/null)
+[[ $status == 0 ]] && ok "self mode: SIGTERM: exit 0" || bad "self mode: SIGTERM: exit status '${status:-none}'"
+podman logs "$self_name" >"$work/self.log" 2>&1
+podman rm -f -t 0 "$self_name" >/dev/null 2>&1
+kill -TERM "$fake_pid" 2>/dev/null
+wait "$fake_pid" 2>/dev/null
+if grep -q ' 0 forbidden' "$work/fake.err" && ! grep -q '"level":"error"' "$work/self.log"; then
+  ok "self mode: no call was refused by the chart's RBAC, no error logged ($(tail -1 "$work/fake.err"))"
+else
+  grep '"level":"error"' "$work/self.log" | head -5
+  bad "self mode: $(tail -1 "$work/fake.err")"
+fi
+
+# Only prometheus-cpp's core library is in the image: not its HTTP server
+# (civetweb) nor its push client (curl).
+cid=$(podman create --pull=never "$image" 2>/dev/null)
+files=$(podman export "$cid" 2>/dev/null | tar -t 2>/dev/null)
+podman rm -f "$cid" >/dev/null 2>&1
+if grep -q 'libprometheus-cpp-core' <<<"$files" && ! grep -qE 'civetweb|libcurl|prometheus-cpp-(pull|push)' <<<"$files"; then
+  ok "the image holds prometheus-cpp's core library only"
+else
+  bad "the image's libraries: $(grep -E 'prometheus|civetweb|curl' <<<"$files" | tr '\n' ' ')"
 fi
 
 # --- shutdown ----------------------------------------------------------------

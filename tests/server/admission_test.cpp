@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "policy/admission.h"
+#include "tests/server/exposition.h"
 #include "tests/server/server_fixture.h"
 
 namespace asmegress::server::testing {
@@ -146,20 +147,19 @@ TEST_F(AdmissionTest, ReviewsAreLoggedAndCounted) {
   ASSERT_EQ(client->post_review("/mutate", review_.dump()).result_int(), 200u);
   const auto metrics = client->request("GET", "/metrics", {}, {});
   ASSERT_EQ(metrics.result_int(), 200u);
-  EXPECT_NE(metrics.body().find(
-                "controller_runtime_webhook_requests_total{webhook=\"/mutate\",code=\"200\"} 1\n"),
-            std::string::npos)
+  EXPECT_EQ(sample_value(metrics.body(), "controller_runtime_webhook_requests_total",
+                         {{"webhook", "/mutate"}, {"code", "200"}}),
+            1.0)
       << metrics.body();
   const auto allocated =
       policy::answer_review(review_.dump(), policy::WebhookKind::Mutating, policy::Settings{})
           .summary.ports_allocated;
   ASSERT_GT(allocated, 0u);
-  EXPECT_NE(metrics.body().find("asm_egress_webhook_ports_allocated_total " +
-                                std::to_string(allocated) + "\n"),
-            std::string::npos);
-  EXPECT_NE(metrics.body().find("asm_egress_webhook_decisions_total{webhook=\"/mutate\","
-                                "result=\"allowed\",reason=\"Patched\"} 1\n"),
-            std::string::npos);
+  EXPECT_EQ(sample_value(metrics.body(), "asm_egress_webhook_ports_allocated_total"),
+            static_cast<double>(allocated));
+  EXPECT_EQ(sample_value(metrics.body(), "asm_egress_webhook_decisions_total",
+                         {{"webhook", "/mutate"}, {"result", "allowed"}, {"reason", "Patched"}}),
+            1.0);
   const std::string logs = server_.logs();
   EXPECT_NE(logs.find("\"uid\":\"705ab4f5-6393-11e8-b7cc-42010a800002\""), std::string::npos);
   EXPECT_NE(logs.find("\"operation\":\"CREATE\""), std::string::npos);

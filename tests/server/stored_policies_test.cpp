@@ -231,8 +231,9 @@ TEST(ValidationActions, AuditAdmitsAnnotatesLogsAndCounts) {
       << metrics;
   EXPECT_NE(metrics.find("asm_egress_webhook_validation_actions_total{action=\"Deny\"} 0\n"),
             std::string::npos);
-  EXPECT_NE(metrics.find("asm_egress_webhook_decisions_total{webhook=\"/validate\","
-                         "result=\"allowed\",reason=\"Invalid\"} 1\n"),
+  // Labels in the order the text serializer writes them.
+  EXPECT_NE(metrics.find("asm_egress_webhook_decisions_total{reason=\"Invalid\","
+                         "result=\"allowed\",webhook=\"/validate\"} 1\n"),
             std::string::npos)
       << metrics;
 

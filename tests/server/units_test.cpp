@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +18,7 @@
 #include "server/logger.h"
 #include "server/metrics.h"
 #include "server/router.h"
+#include "tests/server/exposition.h"
 
 namespace asmegress::server {
 namespace {
@@ -70,28 +73,56 @@ TEST(Metrics, ExpositionFormat) {
   for (const char* line : {
            "# HELP controller_runtime_webhook_requests_total ",
            "# TYPE controller_runtime_webhook_requests_total counter\n",
-           "controller_runtime_webhook_requests_total{webhook=\"/mutate\",code=\"200\"} 2\n",
-           "controller_runtime_webhook_requests_total{webhook=\"/validate\",code=\"418\"} 1\n",
            "# TYPE controller_runtime_webhook_latency_seconds histogram\n",
-           "controller_runtime_webhook_latency_seconds_bucket{webhook=\"/mutate\",le=\"0.0005\"} 0\n",
-           "controller_runtime_webhook_latency_seconds_bucket{webhook=\"/mutate\",le=\"0.001\"} 1\n",
-           "controller_runtime_webhook_latency_seconds_bucket{webhook=\"/mutate\",le=\"0.005\"} 2\n",
-           "controller_runtime_webhook_latency_seconds_bucket{webhook=\"/mutate\",le=\"+Inf\"} 2\n",
-           "controller_runtime_webhook_latency_seconds_sum{webhook=\"/mutate\"} 0.0037\n",
-           "controller_runtime_webhook_latency_seconds_count{webhook=\"/mutate\"} 2\n",
-           "controller_runtime_webhook_latency_seconds_bucket{webhook=\"/validate\",le=\"10\"} 0\n",
-           "controller_runtime_webhook_latency_seconds_bucket{webhook=\"/validate\",le=\"+Inf\"} 1\n",
            "# TYPE controller_runtime_webhook_requests_in_flight gauge\n",
-           "controller_runtime_webhook_requests_in_flight{webhook=\"/mutate\"} 0\n",
-           "asm_egress_webhook_decisions_total{webhook=\"/validate\",result=\"denied\",reason=\"Invalid\"} 1\n",
-           "asm_egress_webhook_decisions_total{webhook=\"/validate\",result=\"denied\",reason=\"odd \\\"reason\\\"\\\\\\n\"} 1\n",
-           "asm_egress_webhook_ports_allocated_total 5\n",
-           "asm_egress_webhook_serving_certificate_expiry_timestamp_seconds 1700000000\n",
+           "# TYPE asm_egress_webhook_decisions_total counter\n",
+           "# TYPE asm_egress_webhook_serving_certificate_expiry_timestamp_seconds gauge\n",
            "# TYPE asm_egress_webhook_tls_handshake_failures_total counter\n",
-           "asm_egress_webhook_certificate_reload_failures_total 0\n",
+           // A label value's quote, backslash and newline are escaped.
+           "reason=\"odd \\\"reason\\\"\\\\\\n\"",
        }) {
     EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "\nin:\n" << text;
   }
+  using Labels = std::map<std::string, std::string>;
+  const std::string latency = "controller_runtime_webhook_latency_seconds";
+  const std::vector<std::tuple<std::string, Labels, double>> samples{
+      {"controller_runtime_webhook_requests_total", {{"webhook", "/mutate"}, {"code", "200"}}, 2},
+      {"controller_runtime_webhook_requests_total", {{"webhook", "/validate"}, {"code", "418"}}, 1},
+      {"controller_runtime_webhook_requests_total", {{"webhook", "/validate"}, {"code", "200"}}, 0},
+      {latency + "_bucket", {{"webhook", "/mutate"}, {"le", "0.0005"}}, 0},
+      {latency + "_bucket", {{"webhook", "/mutate"}, {"le", "0.001"}}, 1},
+      {latency + "_bucket", {{"webhook", "/mutate"}, {"le", "0.005"}}, 2},
+      {latency + "_bucket", {{"webhook", "/mutate"}, {"le", "+Inf"}}, 2},
+      {latency + "_sum", {{"webhook", "/mutate"}}, 0.0037},
+      {latency + "_count", {{"webhook", "/mutate"}}, 2},
+      {latency + "_bucket", {{"webhook", "/validate"}, {"le", "10"}}, 0},
+      {latency + "_bucket", {{"webhook", "/validate"}, {"le", "+Inf"}}, 1},
+      {"controller_runtime_webhook_requests_in_flight", {{"webhook", "/mutate"}}, 0},
+      {"asm_egress_webhook_decisions_total",
+       {{"webhook", "/validate"}, {"result", "denied"}, {"reason", "Invalid"}}, 1},
+      {"asm_egress_webhook_decisions_total",
+       {{"webhook", "/validate"}, {"result", "denied"}, {"reason", "odd \"reason\"\\\n"}}, 1},
+      {"asm_egress_webhook_ports_allocated_total", {}, 5},
+      {"asm_egress_webhook_serving_certificate_expiry_timestamp_seconds", {}, 1700000000},
+      {"asm_egress_webhook_tls_handshake_failures_total", {}, 0},
+      {"asm_egress_webhook_certificate_reload_failures_total", {}, 0},
+  };
+  for (const auto& [name, labels, value] : samples) {
+    const auto found = testing::sample_value(text, name, labels);
+    ASSERT_TRUE(found.has_value()) << "missing: " << name << "\nin:\n" << text;
+    EXPECT_NEAR(*found, value, 1e-9) << name;
+  }
+  // Counters with nothing counted yet are not written (as before): only the
+  // 200 series exist from the start.
+  EXPECT_FALSE(testing::sample_value(text, "controller_runtime_webhook_requests_total",
+                                     {{"webhook", "/mutate"}, {"code", "400"}}));
+  EXPECT_FALSE(testing::sample_value(
+      text, "asm_egress_webhook_decisions_total",
+      {{"webhook", "/mutate"}, {"result", "allowed"}, {"reason", "Patched"}}));
+  EXPECT_EQ(metrics.requests(WebhookPath::Mutate, 200), 2u);
+  EXPECT_EQ(metrics.requests(WebhookPath::Validate, 418), 1u);
+  EXPECT_EQ(metrics.requests(WebhookPath::Validate, 419), 0u);
+
   // Every sample line belongs to a family announced by HELP and TYPE.
   std::istringstream lines(text);
   std::string line;

@@ -54,6 +54,11 @@ app.kubernetes.io/component: admission-webhook
 {{- end -}}
 {{- end -}}
 
+{{/* The object names the server in mode "self" is given, and its RBAC grants. */}}
+{{- define "asm-egress-webhook.selfSecret" -}}
+{{- printf "%s/%s" .Release.Namespace (include "asm-egress-webhook.tlsSecretName" .) -}}
+{{- end -}}
+
 {{/* Every DNS name the API server may use for the Service. */}}
 {{- define "asm-egress-webhook.dnsNames" -}}
 {{- $svc := include "asm-egress-webhook.fullname" . -}}
@@ -87,8 +92,11 @@ instead of producing a webhook that blocks the wrong namespace.
 {{- if or (lt $t 1) (gt $t 30) -}}
 {{- fail (printf "webhook.timeoutSeconds must be 1-30, not %d" $t) -}}
 {{- end -}}
-{{- if not (has .Values.certificates.mode (list "builtin" "certManager" "secret")) -}}
-{{- fail (printf "certificates.mode must be builtin, certManager or secret, not %q" .Values.certificates.mode) -}}
+{{- if not (has .Values.certificates.mode (list "builtin" "certManager" "secret" "self")) -}}
+{{- fail (printf "certificates.mode must be builtin, certManager, secret or self, not %q" .Values.certificates.mode) -}}
+{{- end -}}
+{{- if and (eq .Values.certificates.mode "self") (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) -}}
+{{- fail "certificates.mode=self binds RBAC to the webhook's ServiceAccount: set serviceAccount.create=true or serviceAccount.name" -}}
 {{- end -}}
 {{- if and (eq .Values.certificates.mode "secret") (not .Values.certificates.secret.caBundle) -}}
 {{- fail "certificates.mode=secret needs certificates.secret.caBundle (printed by certs/make-certs.sh)" -}}
