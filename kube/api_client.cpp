@@ -310,6 +310,9 @@ ApiResult<WebhookConfiguration> configuration_answer(WebhookConfigurationKind ki
   return std::move(*configuration);
 }
 
+
+}  // namespace
+
 Call get_call(WebhookConfigurationKind kind) {
   return kind == WebhookConfigurationKind::Mutating ? Call::GetMutatingWebhookConfiguration
                                                     : Call::GetValidatingWebhookConfiguration;
@@ -319,8 +322,6 @@ Call patch_call(WebhookConfigurationKind kind) {
   return kind == WebhookConfigurationKind::Mutating ? Call::PatchMutatingWebhookConfiguration
                                                     : Call::PatchValidatingWebhookConfiguration;
 }
-
-}  // namespace
 
 ApiResult<Secret> ApiClient::get_secret(std::string_view namespace_name, std::string_view name) {
   const ApiCall& call = api_call(Call::GetSecret);

@@ -16,6 +16,10 @@
 
 namespace asmegress::kube {
 
+// The calls that read and patch a webhook configuration of `kind`.
+Call get_call(WebhookConfigurationKind kind);
+Call patch_call(WebhookConfigurationKind kind);
+
 // Why a call failed.
 struct ApiError {
   enum class Kind {

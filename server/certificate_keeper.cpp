@@ -26,16 +26,6 @@ double seconds(std::chrono::milliseconds duration) {
 constexpr WebhookConfigurationKind configuration_kinds[] = {WebhookConfigurationKind::Mutating,
                                                            WebhookConfigurationKind::Validating};
 
-Call get_call(WebhookConfigurationKind kind) {
-  return kind == WebhookConfigurationKind::Mutating ? Call::GetMutatingWebhookConfiguration
-                                                    : Call::GetValidatingWebhookConfiguration;
-}
-
-Call patch_call(WebhookConfigurationKind kind) {
-  return kind == WebhookConfigurationKind::Mutating ? Call::PatchMutatingWebhookConfiguration
-                                                    : Call::PatchValidatingWebhookConfiguration;
-}
-
 bool holds(const std::string& bundle, const std::string& certificate) {
   if (certificate.empty()) return false;
   const auto certificates = split_certificates(bundle);

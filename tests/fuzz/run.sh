@@ -42,8 +42,9 @@ cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "${targets[@]/#/fuzz_}" >"$
 echo "built ${targets[*]} in $(( $(date +%s) - build_started ))s ($build)"
 
 python3 "$here/make_corpus.py" "$root/tests/testdata" "$build/seeds"
-# A small quarantine: ASan's default 256 MiB would count against the RSS limit.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:quarantine_size_mb=8:thread_local_quarantine_size_kb=64}"
+# A small quarantine, pages given back at once: ASan's defaults would count
+# against the RSS limit (tests/fuzz/CMakeLists.txt says more).
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:quarantine_size_mb=8:thread_local_quarantine_size_kb=64:allocator_release_to_os_interval_ms=0:malloc_context_size=10}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 # The same limits as tests/fuzz/CMakeLists.txt: inputs reach past every limit

@@ -27,6 +27,7 @@
 #include <boost/json.hpp>
 
 #include "policy/admission.h"
+#include "tests/hostile/hostile_support.h"
 #include "tests/hostile/server_process.h"
 #include "tests/hostile/tls_client.h"
 
@@ -45,27 +46,6 @@ constexpr std::size_t body_limit = 7 * 1024 * 1024;
 constexpr std::size_t default_max_connections = 1024;
 // How long the API server's own connection may take to get in and be answered.
 constexpr auto admission_deadline = 2s;
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool rss_is_meaningful = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool rss_is_meaningful = false;
-#else
-constexpr bool rss_is_meaningful = true;
-#endif
-#else
-constexpr bool rss_is_meaningful = true;
-#endif
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string fixture() { return read_file(ASM_EGRESS_TESTDATA_DIR "/review-create-auto-ports.json"); }
 
 // A CREATE review of `object` (JSON text), compact, as the API server sends it.
 std::string review_of(std::string_view object, std::string_view kind = {}) {

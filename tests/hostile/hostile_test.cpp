@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/admission.h"
+#include "tests/hostile/hostile_support.h"
 #include "tests/hostile/server_process.h"
 #include "tests/hostile/tls_client.h"
 
@@ -38,30 +39,6 @@ constexpr auto idle_timeout = 2000ms;
 // How far above its warmed-up level the server's RSS may be after a test.
 constexpr long rss_slack_kib = 20 * 1024;
 constexpr std::size_t body_limit = 7 * 1024 * 1024;
-
-// Under AddressSanitizer freed memory sits in a quarantine of hundreds of
-// megabytes by design (ThreadSanitizer keeps shadow memory too), so RSS says
-// nothing about the server's own memory there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool rss_is_meaningful = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool rss_is_meaningful = false;
-#else
-constexpr bool rss_is_meaningful = true;
-#endif
-#else
-constexpr bool rss_is_meaningful = true;
-#endif
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string fixture() { return read_file(ASM_EGRESS_TESTDATA_DIR "/review-create-auto-ports.json"); }
 
 std::string random_bytes(std::size_t n, unsigned seed) {
   std::mt19937 generator(seed);

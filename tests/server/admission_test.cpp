@@ -6,9 +6,9 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "policy/admission.h"
+#include "kube/objects.h"
 #include "tests/server/exposition.h"
 #include "tests/server/server_fixture.h"
 
@@ -18,16 +18,7 @@ namespace {
 using nlohmann::json;
 
 std::string base64_decode(const std::string& text) {
-  std::string out(text.size() / 4 * 3 + 3, '\0');
-  const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                     reinterpret_cast<const unsigned char*>(text.data()),
-                                     static_cast<int>(text.size()));
-  if (length < 0) return {};
-  std::size_t size = static_cast<std::size_t>(length);
-  if (!text.empty() && text.back() == '=') --size;
-  if (text.size() > 1 && text[text.size() - 2] == '=') --size;
-  out.resize(size);
-  return out;
+  return kube::base64_decode(text).value_or(std::string());
 }
 
 json gateway_ports(const json& object) {
