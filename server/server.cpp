@@ -12,6 +12,7 @@
 
 #include "server/certificate_generator.h"
 #include "server/cpu_quota.h"
+#include "server/open_files.h"
 
 namespace asmegress::server {
 
@@ -115,6 +116,19 @@ void Server::start() {
   // OpenSSL writes to the sockets with write(2), which raises SIGPIPE on a
   // connection the client has reset; the error it returns is enough.
   ::signal(SIGPIPE, SIG_IGN);
+  const OpenFileLimit files = raise_open_file_limit();
+  const std::size_t connections = connections_within(config_.max_connections, files.now);
+  if (connections < config_.max_connections) {
+    // Past the descriptors, accept(2) fails and no idle connection can be
+    // closed to make room: a lower limit that is kept beats a higher one
+    // that locks new clients out.
+    logger_.warning("too few open files for --max-connections; holding fewer connections",
+                    {{"maxConnections", config_.max_connections},
+                     {"openFileLimit", files.now},
+                     {"connections", connections},
+                     {"fix", "raise the container's RLIMIT_NOFILE (ulimit -n)"}});
+    config_.max_connections = connections;
+  }
   load_certificates();
   std::function<std::string()> not_ready;
   if (certificate_keeper_) {
@@ -173,7 +187,8 @@ void Server::start() {
                                                                        : "required on webhooks"},
                 {"maxRequestBytes", config_.max_request_bytes},
                 {"maxRequestBytesInFlight", config_.max_request_bytes_in_flight},
-                {"maxConnections", config_.max_connections}});
+                {"maxConnections", config_.max_connections},
+                {"openFileLimit", files.now}});
 }
 
 // Every handler catches what it can throw; should one still escape, the

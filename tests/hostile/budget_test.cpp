@@ -108,6 +108,15 @@ std::size_t open_file_limit() {
   return ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? static_cast<std::size_t>(limit.rlim_cur) : 1024;
 }
 
+// Whether the server's log shows `text` within a few seconds.
+bool wait_for_log(const ServerProcess& process, std::string_view text) {
+  for (int i = 0; i < 100; ++i) {
+    if (process.log().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
 // One server process for a test suite: the shipped executable, defaults but
 // for loopback, port 0 and its own certificate directory.
 class ServedExecutable {
@@ -560,6 +569,57 @@ TEST(BudgetsMutualTls, RequestsWithoutACertificateAreNotRead) {
   if (rss_is_meaningful) {
     EXPECT_LE(server.peak_kib(), before + 16 * 1024) << "bodies without a certificate were read";
   }
+}
+
+// A container whose open-file limit is below --max-connections (containerd 2
+// starts containers with a soft limit of 1024): the server raises the soft
+// limit to the hard one, and where the hard one is lower still it holds
+// fewer connections, so that it can go on closing idle ones to make room.
+// Once accept(2) fails for lack of descriptors, nobody gets in until an idle
+// connection times out.
+TEST(BudgetsOpenFiles, AFewOpenFilesStillLeaveRoomForNewClients) {
+  ::signal(SIGPIPE, SIG_IGN);
+  raise_open_file_limit();
+  const std::string golden =
+      policy::answer_review(fixture(), policy::WebhookKind::Mutating, policy::Settings{}).body;
+  const std::string marker = "too few open files for --max-connections";
+  {
+    ServedExecutable raised("nofile-raised");
+    raised.process().limit_open_files(256, 4096);
+    const std::string error = raised.start();
+    ASSERT_TRUE(error.empty()) << error;
+    ASSERT_TRUE(wait_for_log(raised.process(), "\"openFileLimit\":4096"))
+        << raised.process().log();
+    EXPECT_EQ(raised.process().log().find(marker), std::string::npos) << raised.process().log();
+  }
+  ServedExecutable served("nofile");
+  served.process().limit_open_files(256, 256);
+  const std::string error = served.start();
+  ASSERT_TRUE(error.empty()) << error;
+  ServerProcess& server = served.process();
+  ASSERT_TRUE(wait_for_log(server, marker)) << server.log();
+  std::vector<Socket> idle;
+  for (int i = 0; i < 600; ++i) {
+    Socket socket = connect_loopback(server.port());
+    ASSERT_TRUE(socket.valid()) << i;
+    idle.push_back(std::move(socket));
+  }
+  std::this_thread::sleep_for(200ms);  // let the server accept what it can
+  for (int i = 0; i < 3; ++i) {
+    const auto started = Clock::now();
+    TlsOptions options;
+    options.ca_file = served.ca_file();
+    std::string connect_error;
+    auto connection = TlsConnection::open(server.port(), options, connect_error, admission_deadline);
+    ASSERT_NE(connection, nullptr) << "client " << i << ": " << connect_error;
+    ASSERT_TRUE(connection->write(http_request("POST", "/mutate?timeout=10s", fixture())));
+    const auto answer = connection->read_response();
+    ASSERT_TRUE(answer.has_value()) << "client " << i;
+    EXPECT_EQ(answer->status, 200);
+    EXPECT_EQ(answer->body, golden);
+    EXPECT_LT(Clock::now() - started, admission_deadline) << "client " << i;
+  }
+  ASSERT_TRUE(server.running()) << server.log();
 }
 
 // TLS 1.2 with an RSA certificate (what the chart's built-in mode makes):

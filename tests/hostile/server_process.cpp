@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,10 @@ std::string ServerProcess::start(std::chrono::milliseconds timeout) {
     if (out < 0 || err < 0) ::_exit(127);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    if (open_files_) {
+      const rlimit limit{open_files_->first, open_files_->second};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(126);
+    }
     std::vector<char*> argv;
     argv.push_back(program_.data());
     for (auto& argument : arguments_) argv.push_back(argument.data());

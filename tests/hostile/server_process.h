@@ -3,9 +3,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace asmegress::hostile {
@@ -21,6 +23,9 @@ class ServerProcess {
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // The child's RLIMIT_NOFILE (soft, hard), set between fork and exec.
+  void limit_open_files(std::size_t soft, std::size_t hard) { open_files_ = {soft, hard}; }
 
   // Empty on success, else why it did not start within `timeout`.
   std::string start(std::chrono::milliseconds timeout = std::chrono::seconds(30));
@@ -50,6 +55,7 @@ class ServerProcess {
   bool port_on_stderr_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::optional<std::pair<std::size_t, std::size_t>> open_files_;
 };
 
 }  // namespace asmegress::hostile

@@ -1,8 +1,10 @@
 // The pieces that keep hostile traffic bounded, on their own: the request
 // reader's limits (each tested one byte past), the body budget, which
-// connection makes room at the limit, and the thread count from a cgroup.
+// connection makes room at the limit, the thread count from a cgroup and the
+// connections the open-file limit leaves room for.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include "server/body_budget.h"
 #include "server/connection_tracker.h"
 #include "server/cpu_quota.h"
+#include "server/open_files.h"
 #include "server/request_reader.h"
 
 namespace asmegress::server {
@@ -334,6 +337,36 @@ TEST_F(CgroupRoot, UnreadableFilesMeanNoLimit) {
   write("proc/self/cgroup", "0::/a");
   write("sys/fs/cgroup/a/cpu.max", "garbage");
   EXPECT_EQ(cgroup_cpu_limit(root_), std::nullopt);
+}
+
+TEST(OpenFiles, ConnectionsLeaveDescriptorsForTheServerItself) {
+  EXPECT_EQ(connections_within(1024, 1048576), 1024U);
+  EXPECT_EQ(connections_within(1024, 1024 + reserved_descriptors), 1024U);
+  EXPECT_EQ(connections_within(1024, 1024 + reserved_descriptors - 1), 1023U);
+  EXPECT_EQ(connections_within(1024, 1024), 1024U - reserved_descriptors);
+  EXPECT_EQ(connections_within(1024, 256), 256U - reserved_descriptors);
+  // Tiny limits still leave half for connections, and never none.
+  EXPECT_EQ(connections_within(1024, 100), 50U);
+  EXPECT_EQ(connections_within(1024, 1), 1U);
+  EXPECT_EQ(connections_within(1024, 0), 1024U);  // unknown: the flag stands
+}
+
+TEST(OpenFiles, TheSoftLimitIsRaisedToTheHardOne) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max < 64) GTEST_SKIP() << "hard limit too low to lower the soft one";
+  rlimit lowered = saved;
+  lowered.rlim_cur = 32;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  const OpenFileLimit limit = raise_open_file_limit();
+  rlimit now{};
+  ::getrlimit(RLIMIT_NOFILE, &now);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_EQ(limit.before, 32U);
+  EXPECT_EQ(now.rlim_cur, saved.rlim_max);
+  if (saved.rlim_max != RLIM_INFINITY) {
+    EXPECT_EQ(limit.now, static_cast<std::size_t>(saved.rlim_max));
+  }
 }
 
 }  // namespace
