@@ -1,8 +1,6 @@
 #include "cli/self_certificate_flags.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <boost/asio/ip/address.hpp>
 #include <CLI/CLI.hpp>
@@ -137,14 +135,12 @@ bool resolve_cluster_access(const std::string& kubeconfig, kube::ClusterAccess& 
     access = std::move(*found);
     return true;
   }
-  std::ifstream in(kubeconfig, std::ios::binary);
-  if (!in) {
+  const auto text = kube::read_file(kubeconfig);
+  if (!text) {
     error = "cannot read --kubeconfig " + kubeconfig;
     return false;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  const auto documents = parse_yaml_documents(text.str(), kubeconfig);
+  const auto documents = parse_yaml_documents(*text, kubeconfig);
   if (!documents) {
     error = "--kubeconfig: " + documents.error().to_string();
     return false;

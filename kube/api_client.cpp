@@ -1,8 +1,6 @@
 #include "kube/api_client.h"
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 
 #include <openssl/ssl.h>
@@ -155,11 +153,9 @@ ApiResult<ApiClient::Answer> ApiClient::exchange(const ApiCall& call, const std:
                                                  std::string_view content_type) {
   std::string token = access_.token;
   if (!access_.token_file.empty()) {
-    std::ifstream in(access_.token_file, std::ios::binary);
-    std::ostringstream text;
-    if (in) text << in.rdbuf();
-    if (!in) return error(ApiError::Kind::Credentials, "cannot read " + access_.token_file);
-    token = trimmed(text.str());
+    const auto text = read_file(access_.token_file);
+    if (!text) return error(ApiError::Kind::Credentials, "cannot read " + access_.token_file);
+    token = trimmed(*text);
   }
 
   http::request<http::string_body> request;

@@ -13,8 +13,6 @@ namespace asmegress::kube {
 
 namespace json = boost::json;
 
-namespace {
-
 std::optional<std::string> read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -23,12 +21,7 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-// The member `key` of `object` as a string; empty when absent or not a string.
-std::string string_member(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  if (value == nullptr || !value->is_string()) return {};
-  return std::string(value->get_string());
-}
+namespace {
 
 // The entry named `name` in a kubeconfig list (clusters, users, contexts),
 // and its inner object under `field`.
@@ -39,9 +32,8 @@ const json::object* named_entry(const json::object& config, std::string_view lis
   for (const json::value& entry : entries->get_array()) {
     if (!entry.is_object()) continue;
     const json::object& object = entry.get_object();
-    if (string_member(object, "name") != name) continue;
-    const json::value* inner = object.if_contains(field);
-    return inner != nullptr && inner->is_object() ? &inner->get_object() : nullptr;
+    if (string_at(object, "name") != name) continue;
+    return object_at(object, field);
   }
   return nullptr;
 }
@@ -49,7 +41,7 @@ const json::object* named_entry(const json::object& config, std::string_view lis
 // Inline base64 data or a file; false with `error` when the file cannot be read.
 bool data_or_file(const json::object& object, std::string_view data_key, std::string_view file_key,
                   const std::filesystem::path& directory, std::string& out, std::string& error) {
-  const std::string data = string_member(object, data_key);
+  const std::string data = string_at(object, data_key);
   if (!data.empty()) {
     const auto decoded = base64_decode(data);
     if (!decoded) {
@@ -59,7 +51,7 @@ bool data_or_file(const json::object& object, std::string_view data_key, std::st
     out = *decoded;
     return true;
   }
-  const std::string file = string_member(object, file_key);
+  const std::string file = string_at(object, file_key);
   if (file.empty()) return true;
   const std::filesystem::path path = std::filesystem::path(file).is_absolute()
                                          ? std::filesystem::path(file)
@@ -167,7 +159,7 @@ std::optional<ClusterAccess> kubeconfig_access(const json::value& kubeconfig,
     return std::nullopt;
   }
   const json::object& config = kubeconfig.get_object();
-  const std::string context_name = string_member(config, "current-context");
+  const std::string context_name = string_at(config, "current-context");
   if (context_name.empty()) {
     error = "the kubeconfig has no current-context";
     return std::nullopt;
@@ -177,22 +169,22 @@ std::optional<ClusterAccess> kubeconfig_access(const json::value& kubeconfig,
     error = "the kubeconfig has no context \"" + context_name + "\"";
     return std::nullopt;
   }
-  const std::string cluster_name = string_member(*context, "cluster");
-  const std::string user_name = string_member(*context, "user");
+  const std::string cluster_name = string_at(*context, "cluster");
+  const std::string user_name = string_at(*context, "user");
   const json::object* cluster = named_entry(config, "clusters", cluster_name, "cluster");
   if (cluster == nullptr) {
     error = "the kubeconfig has no cluster \"" + cluster_name + "\"";
     return std::nullopt;
   }
   ClusterAccess access;
-  if (!parse_server_url(string_member(*cluster, "server"), access, error)) return std::nullopt;
+  if (!parse_server_url(string_at(*cluster, "server"), access, error)) return std::nullopt;
   if (const json::value* insecure = cluster->if_contains("insecure-skip-tls-verify");
       insecure != nullptr && insecure->is_bool() && insecure->get_bool()) {
     error = "the kubeconfig sets insecure-skip-tls-verify: the API server's certificate must be "
             "verified; give its CA in certificate-authority-data";
     return std::nullopt;
   }
-  access.server_name = string_member(*cluster, "tls-server-name");
+  access.server_name = string_at(*cluster, "tls-server-name");
   if (!data_or_file(*cluster, "certificate-authority-data", "certificate-authority", directory,
                     access.ca_pem, error)) {
     return std::nullopt;
@@ -211,8 +203,8 @@ std::optional<ClusterAccess> kubeconfig_access(const json::value& kubeconfig,
         return std::nullopt;
       }
     }
-    access.token = string_member(*user, "token");
-    const std::string token_file = string_member(*user, "tokenFile");
+    access.token = string_at(*user, "token");
+    const std::string token_file = string_at(*user, "tokenFile");
     if (!token_file.empty()) {
       access.token_file = std::filesystem::path(token_file).is_absolute()
                               ? token_file

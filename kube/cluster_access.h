@@ -9,6 +9,9 @@
 
 namespace asmegress::kube {
 
+// The whole file, or nullopt when it cannot be read.
+std::optional<std::string> read_file(const std::filesystem::path& path);
+
 // How to reach and authenticate to the API server.
 struct ClusterAccess {
   std::string host;         // DNS name or IP address (an IPv6 one without brackets)

@@ -35,8 +35,6 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return bytes;
 }
 
-namespace {
-
 std::string string_at(const json::object& object, std::string_view key) {
   const json::value* value = object.if_contains(key);
   return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
@@ -46,8 +44,6 @@ const json::object* object_at(const json::object& object, std::string_view key) 
   const json::value* value = object.if_contains(key);
   return value != nullptr && value->is_object() ? &value->get_object() : nullptr;
 }
-
-}  // namespace
 
 std::optional<Secret> secret_from_json(const json::value& value, std::string& error) {
   if (!value.is_object()) {
@@ -180,15 +176,21 @@ std::string ca_bundle_patch(const WebhookConfiguration& seen, std::string_view p
 }
 
 Status status_from_body(std::string_view body) {
+  // What it says goes into logs and /readyz again and again: a few lines at most.
+  constexpr std::size_t kept = 512;
+  const auto cut = [](std::string text) {
+    if (text.size() > kept) text.resize(kept);
+    return text;
+  };
   Status status;
   json::error_code ec;
   const json::value value = json::parse(body, ec);
   if (ec || !value.is_object()) {
-    status.message = std::string(body.substr(0, 512));
+    status.message = std::string(body.substr(0, kept));
     return status;
   }
-  status.reason = string_at(value.get_object(), "reason");
-  status.message = string_at(value.get_object(), "message");
+  status.reason = cut(string_at(value.get_object(), "reason"));
+  status.message = cut(string_at(value.get_object(), "message"));
   return status;
 }
 

@@ -11,6 +11,11 @@
 
 namespace asmegress::kube {
 
+// The member `key` of `object` as a string, empty when absent or not a
+// string; as an object, null when absent or not an object.
+std::string string_at(const boost::json::object& object, std::string_view key);
+const boost::json::object* object_at(const boost::json::object& object, std::string_view key);
+
 // Standard base64 (RFC 4648, with padding), as Kubernetes writes []byte.
 std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);

@@ -8,13 +8,13 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <sstream>
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "kube/cluster_access.h"
 #include "server/openssl_handles.h"
 
 namespace asmegress::server {
@@ -70,20 +70,12 @@ std::string join_subject_alt_names(const CertificateRequest& request) {
   return names;
 }
 
-std::optional<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The existing pair is worth keeping: it parses, matches, chains to the CA and
 // is valid for at least another day.
 bool existing_files_usable(const GeneratedServingFiles& files) {
-  const auto ca_pem = read_file(files.ca_certificate);
-  const auto cert_pem = read_file(files.certificate);
-  const auto key_pem = read_file(files.private_key);
+  const auto ca_pem = kube::read_file(files.ca_certificate);
+  const auto cert_pem = kube::read_file(files.certificate);
+  const auto key_pem = kube::read_file(files.private_key);
   if (!ca_pem || !cert_pem || !key_pem) return false;
   const CertificateHandle ca = certificate_from_pem(*ca_pem);
   const CertificateHandle certificate = certificate_from_pem(*cert_pem);

@@ -8,6 +8,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "server/duration.h"
+
 namespace asmegress::server {
 
 using kube::Call;
@@ -18,10 +20,6 @@ namespace {
 constexpr std::string_view tls_secret_type = "kubernetes.io/tls";
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
-
-double seconds(std::chrono::milliseconds duration) {
-  return std::chrono::duration<double>(duration).count();
-}
 
 constexpr WebhookConfigurationKind configuration_kinds[] = {WebhookConfigurationKind::Mutating,
                                                            WebhookConfigurationKind::Validating};
@@ -446,7 +444,7 @@ CertificateKeeper::Outcome CertificateKeeper::failed(Call call, const std::strin
                  {"name", name},
                  {"error", error.summary()},
                  {"fix", fix},
-                 {"retryIn", seconds(backoff_)}});
+                 {"retryIn", to_seconds(backoff_)}});
   set_not_ready("the Kubernetes API call \"" + what + "\" failed: " + error.summary());
   return Outcome::Failed;
 }

@@ -1,7 +1,7 @@
 #include "server/certificate_reloader.h"
 
-#include <fstream>
-#include <sstream>
+#include "kube/cluster_access.h"
+
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -11,14 +11,9 @@ namespace asmegress::server {
 namespace {
 
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read " + path;
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  auto text = kube::read_file(path);
+  if (!text) error = "cannot read " + path;
+  return text;
 }
 
 }  // namespace

@@ -13,12 +13,6 @@ namespace asmegress::server {
 
 namespace {
 
-std::int64_t not_before(X509* certificate) {
-  std::tm time{};
-  if (ASN1_TIME_to_tm(X509_get0_notBefore(certificate), &time) != 1) return 0;
-  return static_cast<std::int64_t>(timegm(&time));
-}
-
 std::string describe_seconds(std::int64_t seconds) {
   if (seconds >= 2 * 86400) return std::to_string(seconds / 86400) + " days";
   if (seconds >= 2 * 3600) return std::to_string(seconds / 3600) + " hours";
@@ -120,7 +114,7 @@ PairCheck check_pair(const PemPair& pair, const std::vector<std::string>& truste
     check.reason = "no unexpired CA in ca.crt signed the certificate";
     return check;
   }
-  const std::int64_t start = not_before(certificate.get());
+  const std::int64_t start = certificate_not_before(certificate.get());
   if (check.not_after <= now) {
     check.reason = "the certificate expired";
     return check;

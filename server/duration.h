@@ -11,4 +11,9 @@ namespace asmegress::server {
 // nullopt.
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
+// A duration as seconds, as log fields give them.
+inline double to_seconds(std::chrono::milliseconds duration) {
+  return std::chrono::duration<double>(duration).count();
+}
+
 }  // namespace asmegress::server

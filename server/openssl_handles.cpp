@@ -58,10 +58,22 @@ std::string private_key_to_pem(EVP_PKEY* key) {
   return drain(bio.get());
 }
 
-long long certificate_not_after(X509* certificate) {
+namespace {
+
+long long seconds_since_epoch(const ASN1_TIME* at) {
   std::tm time{};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &time) != 1) return 0;
+  if (ASN1_TIME_to_tm(at, &time) != 1) return 0;
   return static_cast<long long>(timegm(&time));
+}
+
+}  // namespace
+
+long long certificate_not_after(X509* certificate) {
+  return seconds_since_epoch(X509_get0_notAfter(certificate));
+}
+
+long long certificate_not_before(X509* certificate) {
+  return seconds_since_epoch(X509_get0_notBefore(certificate));
 }
 
 }  // namespace asmegress::server

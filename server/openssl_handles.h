@@ -33,5 +33,6 @@ std::string private_key_to_pem(EVP_PKEY* key);
 
 // notAfter as Unix seconds.
 long long certificate_not_after(X509* certificate);
+long long certificate_not_before(X509* certificate);
 
 }  // namespace asmegress::server

@@ -12,6 +12,7 @@
 
 #include "server/certificate_generator.h"
 #include "server/cpu_quota.h"
+#include "server/duration.h"
 #include "server/open_files.h"
 
 namespace asmegress::server {
@@ -26,10 +27,6 @@ constexpr std::chrono::milliseconds connection_poll_interval{10};
 constexpr std::chrono::seconds memory_trim_interval{1};
 // Connections that must have gone since the last look for it to trim.
 constexpr std::size_t trim_after_connections = 64;
-
-double seconds(std::chrono::milliseconds duration) {
-  return std::chrono::duration<double>(duration).count();
-}
 
 }  // namespace
 
@@ -240,8 +237,8 @@ void Server::shutdown() {
     draining_.store(true);
     shutdown_deadline_ = std::chrono::steady_clock::now() + config_.shutdown_grace_period;
     logger_.info("shutting down: draining",
-                 {{"drainPeriod", seconds(config_.shutdown_drain_period)},
-                  {"gracePeriod", seconds(config_.shutdown_grace_period)}});
+                 {{"drainPeriod", to_seconds(config_.shutdown_drain_period)},
+                  {"gracePeriod", to_seconds(config_.shutdown_grace_period)}});
     shutdown_timer_.expires_after(config_.shutdown_drain_period);
     shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) after_drain_period();
