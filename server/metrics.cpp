@@ -135,19 +135,22 @@ prometheus::Counter& Metrics::request_counter(WebhookPath path, unsigned status_
 
 prometheus::Counter& Metrics::decision_counter(WebhookPath path, bool allowed,
                                                std::string_view reason) {
-  const prometheus::Labels labels{{"webhook", std::string(webhook_path_name(path))},
-                                  {"result", allowed ? "allowed" : "denied"},
-                                  {"reason", std::string(reason)}};
+  // Built only where the family is looked up: not for a sample already cached.
+  const auto labels = [&] {
+    return prometheus::Labels{{"webhook", std::string(webhook_path_name(path))},
+                              {"result", allowed ? "allowed" : "denied"},
+                              {"reason", std::string(reason)}};
+  };
   for (std::size_t i = 0; i < known_reasons.size(); ++i) {
     if (known_reasons[i] != reason) continue;
     std::atomic<prometheus::Counter*>& slot = of(path).decisions[allowed ? 1 : 0][i];
     if (prometheus::Counter* counter = slot.load(acquire)) return *counter;
-    prometheus::Counter& counter = decisions_->Add(labels);
+    prometheus::Counter& counter = decisions_->Add(labels());
     slot.store(&counter, release);
     return counter;
   }
   // A reason outside the engine's known set: the family's own lookup.
-  return decisions_->Add(labels);
+  return decisions_->Add(labels());
 }
 
 void Metrics::request_started(WebhookPath path) { of(path).in_flight->Increment(); }
