@@ -98,8 +98,7 @@ std::optional<Response> Router::refuse(const RequestHeader& header,
   return response;
 }
 
-Response Router::handle(const Request& request, const ConnectionFacts& connection) {
-  if (auto refused = refuse(request.base(), connection)) return std::move(*refused);
+Response Router::handle(const Request& request) {
   const std::string_view path = request_path(request.target());
   const unsigned version = request.version();
 

@@ -47,8 +47,9 @@ class Router {
   // reading a byte of the body.
   std::optional<Response> refuse(const RequestHeader& header, const ConnectionFacts& connection);
 
-  // The whole request; refuse() is asked first here too.
-  Response handle(const Request& request, const ConnectionFacts& connection);
+  // The whole request, once refuse() has let its header through (the session
+  // asks it before reading the body; it is not asked again here).
+  Response handle(const Request& request);
 
   // A refusal for a reason of the connection's (a body too large, a
   // Transfer-Encoding, no room in the body budget), counted like the others.

@@ -140,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string path(asmegress::server::request_path(request.target()));
         Response response;
         try {
-          response = router.handle(request, {certificate_presented});
+          response = router.handle(request);
         } catch (const std::exception& e) {
           asmegress::fuzz::property_failed("the router threw", e.what());
         }
