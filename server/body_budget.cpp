@@ -38,17 +38,23 @@ bool BodyBudget::acquire(std::size_t bytes, Share& share, std::uint64_t& ticket,
 }
 
 bool BodyBudget::withdraw(std::uint64_t ticket) {
-  const std::lock_guard lock(mutex_);
-  const auto it = std::find_if(waiters_.begin(), waiters_.end(),
-                               [ticket](const Waiter& w) { return w.ticket == ticket; });
-  if (it == waiters_.end()) return false;
-  waiters_.erase(it);
+  Grants granted;
+  {
+    const std::lock_guard lock(mutex_);
+    const auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                                 [ticket](const Waiter& w) { return w.ticket == ticket; });
+    if (it == waiters_.end()) return false;
+    waiters_.erase(it);
+    // Those that waited only because it was ahead of them may fit now.
+    collect_grants(granted);
+  }
+  for (auto& [on_grant, taken] : granted) on_grant(taken);
   return true;
 }
 
 void BodyBudget::release(const Share& share) {
   if (share.bytes == 0) return;
-  std::vector<std::pair<std::function<void(Share)>, Share>> granted;
+  Grants granted;
   {
     const std::lock_guard lock(mutex_);
     if (share.small) {
@@ -56,23 +62,27 @@ void BodyBudget::release(const Share& share) {
     } else {
       large_used_ -= share.bytes;
     }
-    // In order: the first large waiter that does not fit stops the large
-    // ones behind it (so none of them starves); small ones behind it still go.
-    bool large_blocked = false;
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-      const bool small = is_small(it->bytes);
-      Share taken;
-      if ((small || !large_blocked) && take(it->bytes, taken)) {
-        granted.emplace_back(std::move(it->on_grant), taken);
-        it = waiters_.erase(it);
-        continue;
-      }
-      if (!small) large_blocked = true;
-      ++it;
-    }
+    collect_grants(granted);
   }
   // Outside the lock: a grant may release at once (its request is gone).
   for (auto& [on_grant, taken] : granted) on_grant(taken);
+}
+
+void BodyBudget::collect_grants(Grants& granted) {
+  // In order: the first large waiter that does not fit stops the large ones
+  // behind it (so none of them starves); small ones behind it still go.
+  bool large_blocked = false;
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    const bool small = is_small(it->bytes);
+    Share taken;
+    if ((small || !large_blocked) && take(it->bytes, taken)) {
+      granted.emplace_back(std::move(it->on_grant), taken);
+      it = waiters_.erase(it);
+      continue;
+    }
+    if (!small) large_blocked = true;
+    ++it;
+  }
 }
 
 std::size_t BodyBudget::bytes_in_use() const {

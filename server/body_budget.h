@@ -5,6 +5,8 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 namespace asmegress::server {
 
@@ -36,26 +38,24 @@ class BodyBudget {
   BodyBudget(const BodyBudget&) = delete;
   BodyBudget& operator=(const BodyBudget&) = delete;
 
-  // Whether a body of `bytes` can ever be granted.
-  [[nodiscard]] bool can_hold(std::size_t bytes) const { return bytes <= limits_.bytes || is_small(bytes); }
-
   // Takes `bytes` now if they fit and nobody waits ahead (as acquire would),
   // without queueing: the common case, with nothing to allocate.
   bool try_acquire(std::size_t bytes, Share& share);
   // Takes `bytes` now and returns true, or queues the request and returns
   // false: `on_grant` is then called with the share (from whichever thread
-  // releases enough), unless withdraw(ticket) comes first. Requests that can
-  // never be granted (can_hold false) must not be made.
+  // releases or withdraws enough), unless withdraw(ticket) comes first. A
+  // request larger than Limits::bytes (and not small) is never granted: the
+  // server refuses such bodies before asking.
   bool acquire(std::size_t bytes, Share& share, std::uint64_t& ticket,
                std::function<void(Share)> on_grant);
-  // Withdraws a queued request. True when it was still queued; false when it
-  // was granted already (its on_grant has run or is running).
+  // Withdraws a queued request, granting those behind it that now fit. True
+  // when it was still queued; false when it was granted already (its
+  // on_grant has run or is running).
   bool withdraw(std::uint64_t ticket);
   void release(const Share& share);
 
   [[nodiscard]] std::size_t bytes_in_use() const;
   [[nodiscard]] std::size_t waiting() const;
-  [[nodiscard]] const Limits& limits() const { return limits_; }
 
  private:
   struct Waiter {
@@ -65,8 +65,13 @@ class BodyBudget {
   };
 
   [[nodiscard]] bool is_small(std::size_t bytes) const { return bytes <= limits_.small_body; }
+  using Grants = std::vector<std::pair<std::function<void(Share)>, Share>>;
+
   // Takes the share if it fits now (caller holds the lock).
   bool take(std::size_t bytes, Share& share);
+  // Takes from the queue, in order, the waiters that fit now (caller holds
+  // the lock; the grants are called after it is let go).
+  void collect_grants(Grants& granted);
 
   const Limits limits_;
   mutable std::mutex mutex_;

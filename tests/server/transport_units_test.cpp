@@ -251,6 +251,23 @@ TEST(Budget, AWithdrawnWaiterIsNeverGranted) {
   EXPECT_EQ(budget.bytes_in_use(), 0U);
 }
 
+// A large waiter that gives up (its deadline, an eviction) lets the ones that
+// waited only behind it in at once, not when the next body is released.
+TEST(Budget, AWithdrawnWaiterLetsTheOnesBehindItIn) {
+  BodyBudget budget({.bytes = 100, .small_body = 10, .small_reserve = 0});
+  Grants grants;
+  Share held, a, b;
+  std::uint64_t t0 = 0, ta = 0, tb = 0;
+  ASSERT_TRUE(budget.acquire(60, held, t0, grants.to(0)));
+  ASSERT_FALSE(budget.acquire(50, a, ta, grants.to(1)));  // does not fit
+  ASSERT_FALSE(budget.acquire(30, b, tb, grants.to(2)));  // fits, but waits its turn
+  EXPECT_TRUE(budget.withdraw(ta));
+  ASSERT_EQ(grants.granted.size(), 1U);
+  EXPECT_EQ(grants.granted[0].first, 2);
+  EXPECT_EQ(budget.bytes_in_use(), 90U);
+  EXPECT_EQ(budget.waiting(), 0U);
+}
+
 TEST(Tracker, TheOldestConnectionWithoutARequestMakesRoomThenTheLongestIdle) {
   ConnectionTracker tracker;
   // Sessions are only held by weak pointers: null ones are enough here.
