@@ -113,6 +113,13 @@ void Server::start() {
   // OpenSSL writes to the sockets with write(2), which raises SIGPIPE on a
   // connection the client has reset; the error it returns is enough.
   ::signal(SIGPIPE, SIG_IGN);
+  if (config_.max_request_bytes_in_flight < config_.max_request_bytes) {
+    throw std::runtime_error("--max-request-bytes-in-flight (" +
+                             std::to_string(config_.max_request_bytes_in_flight) +
+                             ") must be at least --max-request-bytes (" +
+                             std::to_string(config_.max_request_bytes) +
+                             "), or the largest request could never be read");
+  }
   const OpenFileLimit files = raise_open_file_limit();
   const std::size_t connections = connections_within(config_.max_connections, files.now);
   if (connections < config_.max_connections) {
@@ -131,16 +138,8 @@ void Server::start() {
   if (certificate_keeper_) {
     not_ready = [keeper = certificate_keeper_.get()] { return keeper->not_ready_reason(); };
   }
-  if (config_.max_request_bytes_in_flight < config_.max_request_bytes) {
-    throw std::runtime_error("--max-request-bytes-in-flight (" +
-                             std::to_string(config_.max_request_bytes_in_flight) +
-                             ") must be at least --max-request-bytes (" +
-                             std::to_string(config_.max_request_bytes) +
-                             "), or the largest request could never be read");
-  }
-  budget_ = std::make_unique<BodyBudget>(BodyBudget::Limits{
-      .bytes = config_.max_request_bytes_in_flight, .small_body = 64 * 1024,
-      .small_reserve = 4 * 1024 * 1024});
+  budget_ = std::make_unique<BodyBudget>(
+      BodyBudget::Limits{.bytes = config_.max_request_bytes_in_flight});
   router_ = std::make_unique<Router>(settings_, !config_.client_ca_file.empty(), metrics_,
                                      logger_, draining_, std::move(not_ready));
   environment_ = std::make_unique<SessionEnvironment>(

@@ -145,10 +145,13 @@ void Session::close_when_idle() {
 void Session::evict() {
   asio::post(stream_.socket().get_executor(), [self = shared_from_this()] {
     if (self->phase_ == Phase::Closed) return;
-    self->environment_.logger.debug(
-        "connection limit reached; closed a connection that had not sent a whole request",
-        {{"remote", remote_address(self->stream_.socket())},
-         {"limit", self->environment_.config.max_connections}});
+    // In a flood of connections, no address is looked up for a line not written.
+    if (self->environment_.logger.enabled(LogLevel::Debug)) {
+      self->environment_.logger.debug(
+          "connection limit reached; closed a connection that had not sent a whole request",
+          {{"remote", remote_address(self->stream_.socket())},
+           {"limit", self->environment_.config.max_connections}});
+    }
     self->end();
   });
 }
@@ -165,9 +168,11 @@ void Session::wait(Want want) {
   });
 }
 
-void Session::run() {
+// What a step throws ends its connection, not the thread serving it.
+template <typename Step>
+void Session::guarded(Step&& step) {
   try {
-    advance();
+    step();
   } catch (const std::exception& e) {
     environment_.metrics.handler_exception();
     environment_.logger.error("a connection failed", {{"error", e.what()}});
@@ -177,6 +182,10 @@ void Session::run() {
     environment_.logger.error("a connection failed", {{"error", "unknown exception"}});
     end();
   }
+}
+
+void Session::run() {
+  guarded([this] { advance(); });
 }
 
 // Each step does what it can without waiting; one that must wait for the
@@ -223,8 +232,10 @@ bool Session::handshake_step() {
     if (!closing_) {
       // Load balancers and probes that open TCP and leave are routine: debug.
       environment_.metrics.tls_handshake_failed();
-      environment_.logger.debug("TLS handshake failed", {{"remote", remote_address(stream_.socket())},
-                                                          {"error", ec.message()}});
+      if (environment_.logger.enabled(LogLevel::Debug)) {
+        environment_.logger.debug("TLS handshake failed", {{"remote", remote_address(stream_.socket())},
+                                                            {"error", ec.message()}});
+      }
     }
     end();
     return false;
@@ -396,7 +407,7 @@ void Session::answer_request() {
     // The one boundary where exceptions become answers: whatever escaped, the
     // client gets a 500 and the log says why, and the server keeps serving.
     try {
-      response = environment_.router.handle(request, {client_certificate_verified_});
+      response = environment_.router.handle(request);
     } catch (const std::exception& e) {
       response = environment_.router.internal_error(request.base(), e.what());
     } catch (...) {
@@ -493,11 +504,10 @@ bool Session::discarding_step() {
       begin_close();
       return true;
     }
-    buffer_.clear();
-    const auto target = buffer_.prepare(read_chunk);
+    char scratch[read_chunk];  // thrown away: no buffer is grown for it
     std::size_t got = 0;
     error_code ec;
-    const Want want = stream_.read(target.data(), target.size(), got, ec);
+    const Want want = stream_.read(scratch, sizeof scratch, got, ec);
     if (got > 0) {
       discarded_ += got;
       continue;
@@ -582,21 +592,17 @@ void Session::on_timer(const error_code& ec) {
     arm_timer();
     return;
   }
-  try {
-    on_deadline();
-  } catch (const std::exception& e) {
-    environment_.metrics.handler_exception();
-    environment_.logger.error("a connection failed", {{"error", e.what()}});
-    end();
-  }
+  guarded([this] { on_deadline(); });
 }
 
 void Session::on_deadline() {
   if (phase_ == Phase::ClientHello || phase_ == Phase::Handshake) {
     if (!closing_) {
       environment_.metrics.tls_handshake_failed();
-      environment_.logger.debug("TLS handshake timed out",
-                                {{"remote", remote_address(stream_.socket())}});
+      if (environment_.logger.enabled(LogLevel::Debug)) {
+        environment_.logger.debug("TLS handshake timed out",
+                                  {{"remote", remote_address(stream_.socket())}});
+      }
     }
     end();
     return;

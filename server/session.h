@@ -78,6 +78,8 @@ class Session : public std::enable_shared_from_this<Session> {
   };
 
   void run();
+  template <typename Step>
+  void guarded(Step&& step);
   void advance();
   // Waits for the socket, then runs again.
   void wait(TlsStream::Want want);

@@ -27,10 +27,9 @@ bool TlsStream::attach(SSL_CTX* context, error_code& ec) {
     return false;
   }
   // Partial writes, so a large answer goes out as the socket takes it; the
-  // retried buffer may move (it is the same bytes); record buffers are freed
-  // whenever they are empty.
-  SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                         SSL_MODE_RELEASE_BUFFERS);
+  // retried buffer may move (it is the same bytes). Record buffers are freed
+  // whenever they are empty: SSL_MODE_RELEASE_BUFFERS, from the context.
+  SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_set_accept_state(ssl_);
   return true;
 }
