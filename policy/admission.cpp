@@ -284,6 +284,14 @@ ValidationResult validate_decoded(DecodedPolicy&& decoded, const Settings& setti
   ActionOutcome acted =
       apply_validation_actions(settings.validation_actions, result.errors, result.unchanged);
   result.allowed = acted.allowed;
+  // The errors (as warnings, under Warn or ratcheting) are what the author
+  // must see: the rules' own warnings make room for them under the cap, and
+  // are counted in its "and N more" (cap_warnings).
+  const std::size_t room = kMaxReportedWarnings - std::min(kMaxReportedWarnings, acted.warnings.size());
+  if (result.warnings.size() > room) {
+    result.warnings.set_omitted(result.warnings.omitted() + result.warnings.size() - room);
+    result.warnings.resize(room);
+  }
   result.warnings.insert(result.warnings.end(), std::make_move_iterator(acted.warnings.begin()),
                          std::make_move_iterator(acted.warnings.end()));
   result.audit_annotations = std::move(acted.audit_annotations);

@@ -237,6 +237,9 @@ class ReviewHandler {
         key_too_long_ = true;
       }
     }
+    // A key longer than any the engine reads is none of them: its last part
+    // alone must not be taken for one ("…object" for "object").
+    if (key_too_long_) key = {};
     next_ = key_too_long_ ? kDrop : member(f.shape, key);
     key_size_ = 0;
     key_too_long_ = false;

@@ -106,10 +106,11 @@ std::string errors_json(const FieldErrors& errors) {
     const FieldError& e = errors[i];
     append_error_object(out, e.field, e.cause_type(), e.body());
   }
-  if (errors.size() > shown) {
+  // Counted with those the rules only counted, not kept.
+  if (errors.reported() > shown) {
     out += ',';
     append_error_object(out, "<object>", "FieldValueTooMany",
-                        std::to_string(errors.size() - shown) + " more errors not shown");
+                        std::to_string(errors.reported() - shown) + " more errors not shown");
   }
   out += ']';
   return out;
@@ -123,7 +124,8 @@ ActionOutcome apply_validation_actions(const ValidationActions& actions, const F
   // decides and the errors are not repeated as warnings.)
   out.allowed = errors.empty() || !actions.deny;
   const bool warn = actions.warn && !actions.deny;
-  const std::size_t total = (warn ? errors.size() : 0) + unchanged.size();
+  // Every error, those the rules only counted included.
+  const std::size_t total = (warn ? errors.reported() : 0) + unchanged.reported();
   // Past the cap, the last place says how many are left out.
   const std::size_t shown = total <= kMaxErrorWarnings ? total : kMaxErrorWarnings - 1;
   out.warnings.reserve(shown + (total > shown ? 1 : 0));
@@ -136,8 +138,8 @@ ActionOutcome apply_validation_actions(const ValidationActions& actions, const F
   for (std::size_t i = 0; i < unchanged.size() && out.warnings.size() < shown; ++i) {
     out.warnings.push_back(error_warning(unchanged[i], "already invalid before this update"));
   }
-  if (total > shown) {
-    out.warnings.push_back("and " + std::to_string(total - shown) + " more errors");
+  if (total > out.warnings.size()) {
+    out.warnings.push_back("and " + std::to_string(total - out.warnings.size()) + " more errors");
   }
   if (actions.audit && !errors.empty()) {
     out.audit_annotations.emplace_back(std::string(kAuditErrorsKey), errors_json(errors));

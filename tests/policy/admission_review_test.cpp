@@ -483,6 +483,50 @@ TEST(AnswerReview, WarnWarningsAreCapped) {
   EXPECT_EQ(warnings.back(), "and 31 more errors");
 }
 
+// Under Warn the errors are what must reach kubectl: the rules' own
+// warnings give way to them under the cap, and are counted.
+TEST(AnswerReview, WarnShowsTheErrorsBeforeTheRulesWarningsFillTheCap) {
+  json object = load_json(kExplicitPorts);
+  auto& to = object["spec"]["egressRules"][0]["to"];
+  for (int i = 0; i < 40; ++i) {
+    to.push_back(make_entry("tcp-" + std::to_string(i), "TCP",
+                            {"t" + std::to_string(i) + ".example.com"}, 5000 + i,
+                            json{{"port", 20000 + i}}));
+  }
+  to.push_back(make_entry("bad", "FTP", {"bad.example.com"}, 21, json{{"port", 10021}}));
+  const json review = review_of(object);
+  const json resp = response_of(answer(review, kValidate, with_actions(false, true, false)), review,
+                                kValidate);
+  EXPECT_EQ(resp.at("allowed"), true);
+  const json& warnings = resp.at("warnings");
+  ASSERT_LE(warnings.size(), 31U) << warnings.dump(2);
+  bool error_shown = false;
+  for (const json& w : warnings) {
+    if (w.get<std::string>().find("port.protocol") != std::string::npos) error_shown = true;
+  }
+  EXPECT_TRUE(error_shown) << warnings.dump(2);
+  EXPECT_NE(warnings.back().get<std::string>().find("more warning"), std::string::npos)
+      << warnings.dump(2);
+}
+
+// A key longer than any the engine reads arrives in parts; its last part
+// alone ("object") must not make it request.object. The whole-parse answer
+// for a review with no object at all is the one to give.
+TEST(AnswerReview, ALongKeyEndingInObjectIsNotTheObject) {
+  json review = review_of(load_json(kExplicitPorts));
+  json without = review;
+  without["request"].erase("object");
+  std::string text = review.dump();
+  const std::string key = "\"object\":";
+  const auto at = text.find(key);
+  ASSERT_NE(at, std::string::npos);
+  // An escape makes the parser hand the key over in parts of 4096 bytes.
+  text.replace(at, key.size(), "\"\\u0041" + std::string(4095, 'x') + "object\":");
+  for (const WebhookKind webhook : {kValidate, kMutate}) {
+    EXPECT_EQ(answer_review(text, webhook, Settings{}).body, answer(without, webhook).body);
+  }
+}
+
 TEST(AnswerReview, ActionsChangeNothingForAValidObject) {
   for (const json& object : {load_json(kExplicitPorts), load_json(kSeedAutoPorts)}) {
     const json review = review_of(object);
