@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "policy/arena_allocator.h"
+#include "policy/keyed_hash.h"
 #include "policy/validate.h"
 
 namespace asmegress::policy {
@@ -14,8 +15,7 @@ namespace {
 using DestinationKey = std::pair<std::string_view, std::int64_t>;  // hosts[0], port.number
 struct DestinationKeyHash {
   std::size_t operator()(const DestinationKey& k) const noexcept {
-    return std::hash<std::string_view>{}(k.first) ^
-           (static_cast<std::size_t>(k.second) * 0x9E3779B97F4A7C15ULL);
+    return SipHash13{}(k.first) ^ (static_cast<std::size_t>(k.second) * 0x9E3779B97F4A7C15ULL);
   }
 };
 // In the arena of the policy's review, like the policy; sized once, since

@@ -9,6 +9,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "policy/keyed_hash.h"
 #include "policy/names.h"
 
 namespace asmegress::policy {
@@ -488,8 +489,7 @@ class PolicyValidator {
   using PortHost = std::pair<std::int64_t, std::string_view>;
   struct PortHostHash {
     std::size_t operator()(const PortHost& k) const noexcept {
-      return std::hash<std::string_view>{}(k.second) ^
-             (static_cast<std::size_t>(k.first) * 0x9E3779B97F4A7C15ULL);
+      return SipHash13{}(k.second) ^ (static_cast<std::size_t>(k.first) * 0x9E3779B97F4A7C15ULL);
     }
   };
 
@@ -570,7 +570,7 @@ class PolicyValidator {
   const Settings& settings_;
   FieldErrors& errors_;
   Warnings& warnings_;
-  ArenaHashSet<std::string_view> names_;
+  ArenaHashSet<std::string_view, SipHash13> names_;
 };
 
 }  // namespace
