@@ -216,10 +216,24 @@ CertificateSecretContent apply_secret_step(const CertificateSecretContent& conte
       break;
     case SecretStep::Tidy:
       // A next pair that is not fit to be promoted goes; a fresh one is
-      // staged on a later step if the serving pair is due.
-      if (result.next &&
-          check_pair(*result.next, result.trusted, requirements, now).state != PairState::Usable) {
-        result.next.reset();
+      // staged on a later step if the serving pair is due. The CA that
+      // signed it goes with it: each CA signs one pair, and a next pair is
+      // never served. Else replicas that disagree about the names (a
+      // rolling update of --tls-san) would stage and drop pairs in turn,
+      // each leaving a CA behind for its whole validity.
+      if (result.next) {
+        const PairCheck next = check_pair(*result.next, result.trusted, requirements, now);
+        if (next.state != PairState::Usable) {
+          result.next.reset();
+          const std::string serving_issuer =
+              result.serving ? check_pair(*result.serving, result.trusted, requirements, now).issuer
+                             : std::string();
+          if (!next.issuer.empty() && next.issuer != serving_issuer) {
+            result.trusted.erase(
+                std::remove(result.trusted.begin(), result.trusted.end(), next.issuer),
+                result.trusted.end());
+          }
+        }
       }
       break;
     case SecretStep::Replace:

@@ -141,6 +141,28 @@ TEST(CertificateSecret, ARenewalAddsTheNewCaFirstAndDropsTheOldOneOnlyAtItsExpir
   EXPECT_EQ(decide_secret_step(tidied, r, old_gone, false).step, SecretStep::Keep);
 }
 
+// Replicas that disagree about the names (a rolling update of --tls-san)
+// stage and drop next pairs in turn: each drop takes the pair's CA with it,
+// so ca.crt does not grow by a CA a poll.
+TEST(CertificateSecret, ANextPairDroppedAsUnfitTakesItsCaAlong) {
+  const PairRequirements r = requirements();
+  const FreshPair p = fresh(r);
+  const FreshPair other_names = fresh([] {
+    PairRequirements x = requirements();
+    x.dns_names = {"new-name.ns.svc"};
+    return x;
+  }());
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  const CertificateSecretContent staged{
+      {p.ca_certificate, other_names.ca_certificate}, p.pair, other_names.pair};
+  ASSERT_EQ(decide_secret_step(staged, r, now, true).step, SecretStep::Tidy);
+  const CertificateSecretContent tidied =
+      apply_secret_step(staged, SecretStep::Tidy, std::nullopt, r, now);
+  EXPECT_FALSE(tidied.next);
+  EXPECT_EQ(tidied.serving, p.pair);
+  EXPECT_EQ(tidied.trusted, std::vector<std::string>{p.ca_certificate});
+}
+
 TEST(CertificateSecret, FreshPairsAreForTheNamesAndTheValidityAndChainToTheirCa) {
   const PairRequirements r = requirements(std::chrono::hours(24 * 365));
   const FreshPair p = fresh(r);
