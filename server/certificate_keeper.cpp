@@ -155,8 +155,18 @@ void CertificateKeeper::run() {
       delay = backoff_;
     } else {
       backoff_ = std::chrono::milliseconds{0};
-      // Another writer moved first: look again soon, not after a full poll.
-      if (outcome == Outcome::Again) delay = std::min(config_.retry_initial, config_.poll_interval);
+    }
+    if (outcome == Outcome::Again) {
+      // Another writer moved first: look again soon, not after a full poll;
+      // sooner the first time than when writers keep meeting, and never in
+      // step with the other replicas.
+      conflict_backoff_ = conflict_backoff_.count() == 0
+                              ? std::min(config_.retry_initial, config_.poll_interval)
+                              : std::min(conflict_backoff_ * 2, config_.poll_interval);
+      const auto spread = static_cast<std::uint_fast32_t>(conflict_backoff_.count() / 4 + 1);
+      delay = conflict_backoff_ + std::chrono::milliseconds(jitter_() % spread);
+    } else {
+      conflict_backoff_ = std::chrono::milliseconds{0};
     }
     std::unique_lock lock(mutex_);
     if (wake_.wait_for(lock, delay, [this] { return stopping_; })) return;

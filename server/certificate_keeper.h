@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -95,6 +96,8 @@ class CertificateKeeper {
   std::string held_[2];
   bool missing_reported_[2] = {false, false};
   std::chrono::milliseconds backoff_{0};
+  std::chrono::milliseconds conflict_backoff_{0};  // after writes another replica won
+  std::minstd_rand jitter_{std::random_device{}()};
 
   struct Counters;
   std::unique_ptr<Counters> counters_;
